@@ -1,0 +1,831 @@
+//! The store methods, written once and expanded for each backend.
+//!
+//! SQLite and PostgreSQL accept the same SQL for everything admit does (`$n`
+//! placeholders, `ON CONFLICT`, `RETURNING`, BIGINT/TEXT/BOOLEAN columns), so
+//! the statements are shared byte for byte. What differs lives in each
+//! backend's module: how a write transaction begins (`BEGIN IMMEDIATE` on
+//! SQLite), which errors are worth retrying, and how a job is claimed
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+
+/// Bounded retries for serialization failures, deadlocks and SQLITE_BUSY.
+pub(crate) const MAX_RETRIES: u32 = 8;
+
+/// Is this error (somewhere in its chain) a transient database conflict?
+pub(crate) fn retryable(e: &super::StoreError, is_transient: fn(&sqlx::Error) -> bool) -> bool {
+    match e {
+        super::StoreError::Internal(any) => any
+            .chain()
+            .any(|c| c.downcast_ref::<sqlx::Error>().is_some_and(is_transient)),
+        _ => false,
+    }
+}
+
+/// A short, jittered pause before retrying a transaction.
+pub(crate) async fn retry_pause(attempt: u32) {
+    let base = 2u64.saturating_pow(attempt.min(6));
+    let jitter = rand::random::<u64>() % (base * 2 + 1);
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
+}
+
+/// Maps a unique violation to a domain conflict, anything else to `Internal`.
+pub(crate) fn on_unique(e: sqlx::Error, conflict: super::Conflict) -> super::StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            super::StoreError::Conflict(conflict)
+        }
+        _ => e.into(),
+    }
+}
+
+macro_rules! impl_store {
+    ($store:ty) => {
+        impl $store {
+            /// Runs `f` (one whole transaction) again on transient conflicts.
+            async fn with_retry<T, F, Fut>(&self, mut f: F) -> $crate::store::StoreResult<T>
+            where
+                F: FnMut() -> Fut,
+                Fut: std::future::Future<Output = $crate::store::StoreResult<T>>,
+            {
+                let mut attempt = 0;
+                loop {
+                    match f().await {
+                        Err(e)
+                            if attempt < $crate::store::common::MAX_RETRIES
+                                && $crate::store::common::retryable(&e, Self::is_transient) =>
+                        {
+                            attempt += 1;
+                            metrics::counter!("admit_store_retries_total", "backend" => Self::BACKEND).increment(1);
+                            tracing::debug!(attempt, error = %e, "retrying a transaction after a transient conflict");
+                            $crate::store::common::retry_pause(attempt).await;
+                        }
+                        r => return r,
+                    }
+                }
+            }
+
+            /// Releases the given holds if they are still open and expired by
+            /// `now`: marks each order expired and gives its units back to every
+            /// quota its tiers draw on. The conditional status update makes a
+            /// second release of the same hold a no-op.
+            async fn release_holds_in(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                order_ids: &[String],
+                now: i64,
+            ) -> Result<u64, sqlx::Error> {
+                let mut released = 0;
+                for id in order_ids {
+                    let done = sqlx::query(
+                        "UPDATE orders SET status = 'expired', updated_at = $2
+                         WHERE id = $1 AND status IN ('reserved', 'pending_payment') AND expires_at <= $2",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        continue;
+                    }
+                    sqlx::query(
+                        "UPDATE quotas SET held = held - (
+                             SELECT COUNT(*) FROM order_items oi JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
+                             WHERE oi.order_id = $1 AND tq.quota_id = quotas.id)
+                         WHERE id IN (
+                             SELECT tq.quota_id FROM order_items oi JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
+                             WHERE oi.order_id = $1)",
+                    )
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                    released += 1;
+                }
+                Ok(released)
+            }
+        }
+
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> &'static str {
+                Self::BACKEND
+            }
+
+            fn ping(&self) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    Ok(())
+                })
+            }
+
+            fn close(&self) -> $crate::store::BoxFuture<'_, ()> {
+                Box::pin(async move { self.pool.close().await })
+            }
+
+            fn create_user(
+                &self,
+                user: $crate::store::NewUser,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::User>> {
+                Box::pin(async move {
+                    let user = &user;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let id = $crate::store::new_id();
+                        let row: $crate::store::User = sqlx::query_as(
+                            "INSERT INTO users (id, email, name, password_hash, is_admin, email_verified_at, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                             RETURNING id, email, name, is_admin, email_verified_at",
+                        )
+                        .bind(&id)
+                        .bind(&user.email)
+                        .bind(&user.name)
+                        .bind(&user.password_hash)
+                        .bind(user.is_admin)
+                        .bind(user.email_verified_at.map(|t| t.as_millis()))
+                        .bind(user.now.as_millis())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(|e| $crate::store::common::on_unique(e, $crate::store::Conflict::DuplicateEmail))?;
+                        tx.commit().await?;
+                        Ok(row)
+                    })
+                    .await
+                })
+            }
+
+            fn user_by_email<'a>(
+                &'a self,
+                email: &'a str,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<$crate::store::User>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as("SELECT id, email, name, is_admin, email_verified_at FROM users WHERE email = $1")
+                        .bind(email)
+                        .fetch_optional(&self.pool)
+                        .await?)
+                })
+            }
+
+            fn create_organization(
+                &self,
+                org: $crate::store::NewOrganization,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::domain::OrgId>> {
+                Box::pin(async move {
+                    let org = &org;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let id = $crate::store::new_id();
+                        sqlx::query(
+                            "INSERT INTO organizations (id, slug, name, contact_email, description, status, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(&id)
+                        .bind(&org.slug)
+                        .bind(&org.name)
+                        .bind(&org.contact_email)
+                        .bind(&org.description)
+                        .bind(if org.approved { "approved" } else { "pending" })
+                        .bind(org.now.as_millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| {
+                            $crate::store::common::on_unique(
+                                e,
+                                $crate::store::Conflict::DuplicateOrganization(org.slug.clone()),
+                            )
+                        })?;
+                        sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)")
+                            .bind(&id)
+                            .bind(org.owner.as_str())
+                            .bind(org.now.as_millis())
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        Ok($crate::domain::OrgId::from_string(id))
+                    })
+                    .await
+                })
+            }
+
+            fn create_event(
+                &self,
+                ev: $crate::store::NewEvent,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::domain::EventId>> {
+                Box::pin(async move {
+                    let ev = &ev;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let id = $crate::store::new_id();
+                        sqlx::query(
+                            "INSERT INTO events (id, org_id, slug, title, description, category, venue, address, city,
+                                                 starts_at, ends_at, time_zone, currency, status, created_at, updated_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $14)",
+                        )
+                        .bind(&id)
+                        .bind(ev.org_id.as_str())
+                        .bind(&ev.slug)
+                        .bind(&ev.title)
+                        .bind(&ev.description)
+                        .bind(ev.category.as_str())
+                        .bind(&ev.venue)
+                        .bind(&ev.address)
+                        .bind(&ev.city)
+                        .bind(ev.starts_at.as_millis())
+                        .bind(ev.ends_at.as_millis())
+                        .bind(&ev.time_zone)
+                        .bind(ev.currency.code())
+                        .bind(ev.now.as_millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| {
+                            $crate::store::common::on_unique(e, $crate::store::Conflict::DuplicateSlug(ev.slug.clone()))
+                        })?;
+                        tx.commit().await?;
+                        Ok($crate::domain::EventId::from_string(id))
+                    })
+                    .await
+                })
+            }
+
+            fn create_quota(
+                &self,
+                q: $crate::store::NewQuota,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::domain::QuotaId>> {
+                Box::pin(async move {
+                    let q = &q;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let id = $crate::store::new_id();
+                        sqlx::query("INSERT INTO quotas (id, event_id, name, size) VALUES ($1, $2, $3, $4)")
+                            .bind(&id)
+                            .bind(q.event_id.as_str())
+                            .bind(&q.name)
+                            .bind(q.size)
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        Ok($crate::domain::QuotaId::from_string(id))
+                    })
+                    .await
+                })
+            }
+
+            fn create_tier(
+                &self,
+                t: $crate::store::NewTier,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::domain::TierId>> {
+                Box::pin(async move {
+                    let t = &t;
+                    if t.quota_ids.is_empty() {
+                        return Err($crate::store::StoreError::Refused("a tier must draw on at least one quota".into()));
+                    }
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let id = $crate::store::new_id();
+                        sqlx::query(
+                            "INSERT INTO tiers (id, event_id, name, description, price_minor, max_per_order,
+                                                sale_starts_at, sale_ends_at, hidden, position)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(&id)
+                        .bind(t.event_id.as_str())
+                        .bind(&t.name)
+                        .bind(&t.description)
+                        .bind(t.price_minor)
+                        .bind(i64::from(t.max_per_order))
+                        .bind(t.sale_starts_at.map(|x| x.as_millis()))
+                        .bind(t.sale_ends_at.map(|x| x.as_millis()))
+                        .bind(t.hidden)
+                        .bind(t.position)
+                        .execute(&mut *tx)
+                        .await?;
+                        for q in &t.quota_ids {
+                            // The quota must belong to the same event.
+                            let linked = sqlx::query(
+                                "INSERT INTO tier_quotas (tier_id, quota_id)
+                                 SELECT $1, id FROM quotas WHERE id = $2 AND event_id = $3",
+                            )
+                            .bind(&id)
+                            .bind(q.as_str())
+                            .bind(t.event_id.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                            if linked.rows_affected() != 1 {
+                                return Err($crate::store::StoreError::Refused(format!(
+                                    "quota {q} does not belong to this event"
+                                )));
+                            }
+                        }
+                        tx.commit().await?;
+                        Ok($crate::domain::TierId::from_string(id))
+                    })
+                    .await
+                })
+            }
+
+            fn set_event_status<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                status: $crate::domain::EventStatus,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query("UPDATE events SET status = $2, updated_at = $3 WHERE id = $1")
+                            .bind(event.as_str())
+                            .bind(status.as_str())
+                            .bind(now.as_millis())
+                            .execute(&mut *tx)
+                            .await?;
+                        if r.rows_affected() == 0 {
+                            return Err($crate::store::StoreError::NotFound);
+                        }
+                        tx.commit().await?;
+                        Ok(())
+                    })
+                    .await
+                })
+            }
+
+            fn count_events(&self) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<i64>> {
+                Box::pin(async move {
+                    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events").fetch_one(&self.pool).await?;
+                    Ok(n)
+                })
+            }
+
+            fn list_upcoming_events(
+                &self,
+                now: $crate::domain::Timestamp,
+                limit: i64,
+                offset: i64,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::Page<$crate::store::EventCard>>>
+            {
+                Box::pin(async move {
+                    // One read transaction so the page and its total agree.
+                    let mut tx = self.pool.begin().await?;
+                    let items: Vec<$crate::store::EventCard> = sqlx::query_as(
+                        "SELECT e.id, e.slug, e.title, e.category, e.venue, e.city, e.starts_at, e.time_zone, e.currency,
+                                (SELECT MIN(t.price_minor) FROM tiers t WHERE t.event_id = e.id AND NOT t.hidden) AS min_price_minor
+                         FROM events e
+                         WHERE e.status = 'published' AND e.ends_at > $1
+                         ORDER BY e.starts_at, e.id
+                         LIMIT $2 OFFSET $3",
+                    )
+                    .bind(now.as_millis())
+                    .bind(limit)
+                    .bind(offset)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let (total,): (i64,) =
+                        sqlx::query_as("SELECT COUNT(*) FROM events WHERE status = 'published' AND ends_at > $1")
+                            .bind(now.as_millis())
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    Ok($crate::store::Page { items, total })
+                })
+            }
+
+            fn event_by_slug<'a>(
+                &'a self,
+                slug: &'a str,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<$crate::store::EventRecord>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT e.id, e.org_id, o.name AS org_name, e.slug, e.title, e.description, e.category, e.venue,
+                                e.address, e.city, e.starts_at, e.ends_at, e.time_zone, e.currency, e.status
+                         FROM events e JOIN organizations o ON o.id = e.org_id
+                         WHERE e.slug = $1",
+                    )
+                    .bind(slug)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn tiers_of_event<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Vec<$crate::store::TierRecord>>> {
+                Box::pin(async move {
+                    #[derive(sqlx::FromRow)]
+                    struct Row {
+                        id: String,
+                        name: String,
+                        description: String,
+                        price_minor: i64,
+                        max_per_order: i64,
+                        sale_starts_at: Option<i64>,
+                        sale_ends_at: Option<i64>,
+                        hidden: bool,
+                        size: Option<i64>,
+                        sold: Option<i64>,
+                        held: Option<i64>,
+                    }
+                    let rows: Vec<Row> = sqlx::query_as(
+                        "SELECT t.id, t.name, t.description, t.price_minor, t.max_per_order, t.sale_starts_at,
+                                t.sale_ends_at, t.hidden, q.size, q.sold, q.held
+                         FROM tiers t
+                         LEFT JOIN tier_quotas tq ON tq.tier_id = t.id
+                         LEFT JOIN quotas q ON q.id = tq.quota_id
+                         WHERE t.event_id = $1
+                         ORDER BY t.position, t.id, q.id",
+                    )
+                    .bind(event.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let mut tiers: Vec<$crate::store::TierRecord> = Vec::new();
+                    for r in rows {
+                        if tiers.last().is_none_or(|t| t.id.as_str() != r.id) {
+                            tiers.push($crate::store::TierRecord {
+                                id: $crate::domain::TierId::from_string(r.id.clone()),
+                                name: r.name,
+                                description: r.description,
+                                price_minor: r.price_minor,
+                                max_per_order: u32::try_from(r.max_per_order).unwrap_or(u32::MAX),
+                                sale_starts_at: r.sale_starts_at.map($crate::domain::Timestamp::from_millis),
+                                sale_ends_at: r.sale_ends_at.map($crate::domain::Timestamp::from_millis),
+                                hidden: r.hidden,
+                                quotas: Vec::new(),
+                            });
+                        }
+                        if let (Some(size), Some(sold), Some(held)) = (r.size, r.sold, r.held) {
+                            let tier = tiers.last_mut().expect("pushed above");
+                            tier.quotas.push($crate::domain::QuotaLevel { size, sold, held });
+                        }
+                    }
+                    Ok(tiers)
+                })
+            }
+
+            fn take_hold(
+                &self,
+                hold: $crate::store::TakeHold,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::HoldReceipt>> {
+                Box::pin(async move {
+                    let hold = &hold;
+                    let now = hold.now.as_millis();
+                    // Per-quota demand, in a fixed (sorted) order so that two
+                    // holds never wait on each other's quotas in a cycle.
+                    let links: Vec<(String, String)> = {
+                        let tier_ids: Vec<&str> = hold.lines.iter().map(|(t, _)| t.as_str()).collect();
+                        let mut all = Vec::new();
+                        for t in tier_ids {
+                            let rows: Vec<(String, String)> = sqlx::query_as(
+                                "SELECT tq.tier_id, tq.quota_id FROM tier_quotas tq JOIN tiers t ON t.id = tq.tier_id
+                                 WHERE tq.tier_id = $1 AND t.event_id = $2",
+                            )
+                            .bind(t)
+                            .bind(hold.event_id.as_str())
+                            .fetch_all(&self.pool)
+                            .await?;
+                            if rows.is_empty() {
+                                return Err($crate::store::StoreError::Refused(
+                                    "that ticket type is not part of this event".into(),
+                                ));
+                            }
+                            all.extend(rows);
+                        }
+                        all
+                    };
+                    let mut demand: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+                    for (tier, quota) in &links {
+                        let n = hold.lines.iter().filter(|(t, _)| t.as_str() == tier).map(|(_, n)| i64::from(*n)).sum::<i64>();
+                        *demand.entry(quota.as_str()).or_default() += n;
+                    }
+                    let stale = self.stale_levels(demand.keys().copied()).await?;
+                    let (demand, links, stale) = (&demand, &links, &stale);
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        #[derive(sqlx::FromRow)]
+                        struct EventRow {
+                            status: String,
+                            currency: String,
+                        }
+                        let ev: EventRow = sqlx::query_as("SELECT status, currency FROM events WHERE id = $1")
+                            .bind(hold.event_id.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or($crate::store::StoreError::NotFound)?;
+                        if ev.status != "published" {
+                            return Err($crate::store::StoreError::Refused("this event is not on sale".into()));
+                        }
+
+                        // 1. Expired holds on these quotas stop counting now.
+                        let mut expired: Vec<String> = Vec::new();
+                        for quota in demand.keys() {
+                            let ids: Vec<(String,)> = sqlx::query_as(
+                                "SELECT DISTINCT o.id FROM orders o
+                                 JOIN order_items oi ON oi.order_id = o.id
+                                 JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
+                                 WHERE tq.quota_id = $1 AND o.status IN ('reserved', 'pending_payment')
+                                   AND o.expires_at <= $2",
+                            )
+                            .bind(*quota)
+                            .bind(now)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                            expired.extend(ids.into_iter().map(|(id,)| id));
+                        }
+                        expired.sort();
+                        expired.dedup();
+                        Self::release_holds_in(&mut tx, &expired, now).await?;
+
+                        // 2. Take stock, quota by quota, in sorted order.
+                        for (quota, n) in demand {
+                            if !Self::take_stock(&mut tx, quota, *n, stale.get(*quota)).await? {
+                                let (size, sold, held): (i64, i64, i64) =
+                                    sqlx::query_as("SELECT size, sold, held FROM quotas WHERE id = $1")
+                                        .bind(*quota)
+                                        .fetch_one(&mut *tx)
+                                        .await?;
+                                let tier_id = links.iter().find(|(_, q)| q == quota).map(|(t, _)| t.as_str()).unwrap_or("");
+                                let (tier,): (String,) = sqlx::query_as("SELECT name FROM tiers WHERE id = $1")
+                                    .bind(tier_id)
+                                    .fetch_one(&mut *tx)
+                                    .await?;
+                                return Err($crate::store::StoreError::SoldOut {
+                                    tier,
+                                    remaining: (size - sold - held).max(0),
+                                });
+                            }
+                        }
+
+                        // 3. Record the order and one item per unit, at today's price.
+                        sqlx::query(
+                            "INSERT INTO orders (id, user_id, event_id, status, currency, expires_at, created_at, updated_at)
+                             VALUES ($1, $2, $3, 'reserved', $4, $5, $6, $6)",
+                        )
+                        .bind(hold.order_id.as_str())
+                        .bind(hold.user_id.as_str())
+                        .bind(hold.event_id.as_str())
+                        .bind(&ev.currency)
+                        .bind(hold.expires_at.as_millis())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        let mut units = 0u32;
+                        for (tier, n) in &hold.lines {
+                            for _ in 0..*n {
+                                sqlx::query(
+                                    "INSERT INTO order_items (id, order_id, tier_id, unit_price_minor)
+                                     SELECT $1, $2, id, price_minor FROM tiers WHERE id = $3",
+                                )
+                                .bind($crate::store::new_id())
+                                .bind(hold.order_id.as_str())
+                                .bind(tier.as_str())
+                                .execute(&mut *tx)
+                                .await?;
+                                units += 1;
+                            }
+                        }
+                        tx.commit().await?;
+                        Ok($crate::store::HoldReceipt {
+                            order_id: hold.order_id.clone(),
+                            status: $crate::domain::OrderStatus::Reserved,
+                            expires_at: hold.expires_at,
+                            units,
+                        })
+                    })
+                    .await
+                })
+            }
+
+            fn release_expired_holds(
+                &self,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<u64>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let ids: Vec<(String,)> = sqlx::query_as(
+                            "SELECT id FROM orders WHERE status IN ('reserved', 'pending_payment') AND expires_at <= $1
+                             ORDER BY id LIMIT 500",
+                        )
+                        .bind(now.as_millis())
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let ids: Vec<String> = ids.into_iter().map(|(id,)| id).collect();
+                        let n = Self::release_holds_in(&mut tx, &ids, now.as_millis()).await?;
+                        tx.commit().await?;
+                        Ok(n)
+                    })
+                    .await
+                })
+            }
+
+            fn enqueue_job(
+                &self,
+                job: $crate::store::NewJob,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<bool>> {
+                Box::pin(async move {
+                    let job = &job;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let inserted = Self::enqueue_in(&mut tx, job, now).await?;
+                        tx.commit().await?;
+                        Ok(inserted)
+                    })
+                    .await
+                })
+            }
+
+            fn claim_job(
+                &self,
+                now: $crate::domain::Timestamp,
+                lease: std::time::Duration,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<Option<$crate::store::ClaimedJob>>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let job: Option<$crate::store::ClaimedJob> = sqlx::query_as(Self::CLAIM_SQL)
+                            .bind(now.as_millis())
+                            .bind(now.as_millis() + lease.as_millis() as i64)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        Ok(job)
+                    })
+                    .await
+                })
+            }
+
+            fn complete_job<'a>(
+                &'a self,
+                id: &'a str,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        sqlx::query(
+                            "UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = $2
+                             WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        Ok(())
+                    })
+                    .await
+                })
+            }
+
+            fn fail_job<'a>(
+                &'a self,
+                id: &'a str,
+                error: &'a str,
+                retry: $crate::store::JobRetry,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    let (status, run_at) = match retry {
+                        $crate::store::JobRetry::At(t) => ("queued", t.as_millis()),
+                        $crate::store::JobRetry::Dead => ("dead", now.as_millis()),
+                    };
+                    // Bound what we store: errors can be long.
+                    let error: String = error.chars().take(2000).collect();
+                    let error = &error;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        sqlx::query(
+                            "UPDATE jobs SET status = $2, run_at = $3, last_error = $4, locked_until = NULL, updated_at = $5
+                             WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(status)
+                        .bind(run_at)
+                        .bind(error)
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        Ok(())
+                    })
+                    .await
+                })
+            }
+
+            fn job_counts(&self) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::JobCounts>> {
+                Box::pin(async move {
+                    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let mut c = $crate::store::JobCounts::default();
+                    for (status, n) in rows {
+                        match status.as_str() {
+                            "queued" => c.queued = n,
+                            "running" => c.running = n,
+                            "done" => c.done = n,
+                            _ => c.dead = n,
+                        }
+                    }
+                    Ok(c)
+                })
+            }
+
+            fn purge_finished_jobs(
+                &self,
+                before: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<u64>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at < $1")
+                            .bind(before.as_millis())
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        Ok(r.rows_affected())
+                    })
+                    .await
+                })
+            }
+        }
+
+        impl $store {
+            /// Writes a job into the outbox inside the caller's transaction.
+            /// Returns false when its dedupe key was already used.
+            #[allow(dead_code)]
+            async fn enqueue_in(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                job: &$crate::store::NewJob,
+                now: $crate::domain::Timestamp,
+            ) -> Result<bool, sqlx::Error> {
+                let r = sqlx::query(
+                    "INSERT INTO jobs (id, kind, payload, status, run_at, max_attempts, dedupe_key, created_at, updated_at)
+                     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $7)
+                     ON CONFLICT (dedupe_key) DO NOTHING",
+                )
+                .bind($crate::store::new_id())
+                .bind(&job.kind)
+                .bind(job.payload.to_string())
+                .bind(job.run_at.as_millis())
+                .bind(i64::from(job.max_attempts.max(1)))
+                .bind(&job.dedupe_key)
+                .bind(now.as_millis())
+                .execute(&mut **tx)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            /// Test-only race-sanity twin: reads quota levels before the
+            /// transaction and pauses, so the write uses stale numbers. Empty
+            /// unless the store was opened with `unguarded_race_window`.
+            async fn stale_levels(
+                &self,
+                quotas: impl Iterator<Item = &str>,
+            ) -> Result<std::collections::BTreeMap<String, (i64, i64, i64)>, sqlx::Error> {
+                #[allow(unused_mut)]
+                let mut stale = std::collections::BTreeMap::new();
+                #[cfg(feature = "test-hooks")]
+                if let Some(window) = self.opts.unguarded_race_window {
+                    for q in quotas {
+                        let level: (i64, i64, i64) = sqlx::query_as("SELECT size, sold, held FROM quotas WHERE id = $1")
+                            .bind(q)
+                            .fetch_one(&self.pool)
+                            .await?;
+                        stale.insert(q.to_owned(), level);
+                    }
+                    tokio::time::sleep(window).await;
+                }
+                #[cfg(not(feature = "test-hooks"))]
+                let _ = quotas;
+                Ok(stale)
+            }
+
+            /// Takes `n` units of a quota inside the caller's transaction.
+            /// Returns false when there is not enough left.
+            ///
+            /// The guard is the conditional update: the row is changed only if
+            /// `sold + held + n <= size`, checked by the database at write time,
+            /// so no interleaving of buyers can take more than exists. `stale`
+            /// is only ever set by the test-only race-sanity twin, which writes
+            /// an absolute value computed from an old read (lost updates).
+            async fn take_stock(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                quota: &str,
+                n: i64,
+                stale: Option<&(i64, i64, i64)>,
+            ) -> Result<bool, sqlx::Error> {
+                if let Some(&(size, sold, held)) = stale {
+                    if sold + held + n > size {
+                        return Ok(false);
+                    }
+                    sqlx::query("UPDATE quotas SET held = $2 WHERE id = $1")
+                        .bind(quota)
+                        .bind(held + n)
+                        .execute(&mut **tx)
+                        .await?;
+                    return Ok(true);
+                }
+                let r = sqlx::query("UPDATE quotas SET held = held + $2 WHERE id = $1 AND sold + held + $2 <= size")
+                    .bind(quota)
+                    .bind(n)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+        }
+    };
+}

@@ -1,0 +1,68 @@
+//! The PostgreSQL backend, for scale-out: many stateless app replicas share
+//! one database. READ COMMITTED with conditional updates; jobs are claimed
+//! with `FOR UPDATE SKIP LOCKED` so workers on several nodes never collide.
+
+use std::str::FromStr;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::StoreOptions;
+
+type Db = sqlx::Postgres;
+
+/// The PostgreSQL implementation of [`super::Store`].
+pub struct PgStore {
+    pool: sqlx::PgPool,
+    #[allow(dead_code)]
+    opts: StoreOptions,
+}
+
+impl PgStore {
+    const BACKEND: &'static str = "postgres";
+
+    const CLAIM_SQL: &'static str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $2, updated_at = $1
+         WHERE id = (SELECT id FROM jobs
+                     WHERE (status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until <= $1)
+                     ORDER BY run_at, id LIMIT 1
+                     FOR UPDATE SKIP LOCKED)
+         RETURNING id, kind, payload, attempts, max_attempts";
+
+    /// Connects and runs migrations.
+    pub async fn open(url: &str, opts: StoreOptions) -> anyhow::Result<Self> {
+        let connect =
+            PgConnectOptions::from_str(url).context("while parsing the PostgreSQL URL")?;
+        let pool = PgPoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(30))
+            .connect_with(connect)
+            .await
+            .context("while connecting to PostgreSQL")?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .context("while running PostgreSQL migrations")?;
+        Ok(Self { pool, opts })
+    }
+
+    /// The pool, for tests that check invariants with raw SQL.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    /// serialization_failure (40001) and deadlock_detected (40P01).
+    fn is_transient(e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::Database(db) => {
+                matches!(db.code().as_deref(), Some("40001") | Some("40P01"))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl_store!(PgStore);
