@@ -1,0 +1,74 @@
+//! The HTML shell and the page router.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    i18n::I18nContextProvider,
+    ui::{components::Layout, pages},
+};
+
+/// The document around every page. On the server it also sets the
+/// Content-Security-Policy with this response's nonce.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
+    view! {
+        <!DOCTYPE html>
+        <html>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="stylesheet" id="leptos" href="/pkg/admit.css" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <HydrationScripts options islands=true />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    let (Some(res), Some(state)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        use_context::<crate::state::AppState>(),
+    ) else {
+        return;
+    };
+    let nonce = leptos::nonce::use_nonce().map(|n| n.as_inner().to_string());
+    let csp = crate::http::security::content_security_policy(&state, nonce.as_deref());
+    res.insert_header(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        crate::http::header(&csp),
+    );
+}
+
+/// The application: language context, layout and routes. Every page is
+/// rendered on the server (async mode, so titles and data arrive complete,
+/// also without JavaScript); only islands hydrate.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <I18nContextProvider>
+            <Title text="admit" />
+            <Router>
+                <Layout>
+                    <Routes fallback=pages::NotFound>
+                        <Route path=path!("/") view=pages::HomePage ssr=SsrMode::Async />
+                        <Route path=path!("/events/:slug") view=pages::EventPage ssr=SsrMode::Async />
+                    </Routes>
+                </Layout>
+            </Router>
+        </I18nContextProvider>
+    }
+}

@@ -1,0 +1,161 @@
+//! The outbox worker and its schedules.
+//!
+//! Jobs are rows in `jobs`, written in the same transaction as the state
+//! change that causes them. A worker claims one due job at a time (`FOR
+//! UPDATE SKIP LOCKED` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), runs it,
+//! and records the outcome: done, retry later with jittered exponential
+//! backoff, or dead after `max_attempts`. A worker that dies mid-job loses
+//! only its lease; another worker takes the job again after it.
+
+use std::time::Duration;
+
+use crate::{
+    domain::Timestamp,
+    state::AppState,
+    store::{ClaimedJob, JobRetry, NewJob},
+};
+
+/// Job kinds.
+pub mod kinds {
+    /// Periodic cleanup: releases expired holds, purges old finished jobs.
+    pub const CLEANUP: &str = "cleanup";
+}
+
+/// How long a claimed job may run before another worker may take it again.
+pub const LEASE: Duration = Duration::from_secs(120);
+
+/// Finished jobs are kept this long for inspection.
+const KEEP_FINISHED_MS: i64 = 7 * 86_400_000;
+
+/// Delay before retry `attempt` (1-based): 2^attempt seconds, capped at one
+/// hour, times a jitter in [0.5, 1.5) so failed jobs do not retry in lockstep.
+pub fn backoff(attempt: i64, jitter: f64) -> Duration {
+    let base = 2f64.powi(attempt.clamp(1, 12) as i32).min(3600.0);
+    Duration::from_millis((base * 1000.0 * (0.5 + jitter.clamp(0.0, 1.0))) as u64)
+}
+
+/// Runs one job's handler.
+async fn run(state: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
+    match job.kind.as_str() {
+        kinds::CLEANUP => {
+            let now = state.now();
+            let released = state.store.release_expired_holds(now).await?;
+            let purged = state
+                .store
+                .purge_finished_jobs(now.plus_millis(-KEEP_FINISHED_MS))
+                .await?;
+            tracing::info!(released, purged, "cleanup done");
+            Ok(())
+        }
+        other => anyhow::bail!("unknown job kind {other:?}"),
+    }
+}
+
+/// Claims and runs one due job. Returns whether there was one.
+#[tracing::instrument(skip(state))]
+pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
+    let Some(job) = state.store.claim_job(state.now(), LEASE).await? else {
+        return Ok(false);
+    };
+    let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
+    let _enter = span.enter();
+    let outcome = run(state, &job).await;
+    let now = state.now();
+    match outcome {
+        Ok(()) => {
+            state.store.complete_job(&job.id, now).await?;
+            metrics::counter!("admit_jobs_total", "kind" => job.kind.clone(), "outcome" => "done")
+                .increment(1);
+        }
+        Err(e) => {
+            let retry = if job.attempts >= job.max_attempts {
+                tracing::error!(error = ?e, "job failed for the last time; dead-lettered");
+                JobRetry::Dead
+            } else {
+                let delay = backoff(job.attempts, rand::random::<f64>());
+                tracing::warn!(error = ?e, retry_in_ms = delay.as_millis() as u64, "job failed; will retry");
+                JobRetry::At(now.plus_millis(delay.as_millis() as i64))
+            };
+            state
+                .store
+                .fail_job(&job.id, &format!("{e:#}"), retry, now)
+                .await?;
+            metrics::counter!("admit_jobs_total", "kind" => job.kind.clone(), "outcome" => "failed").increment(1);
+        }
+    }
+    Ok(true)
+}
+
+/// Runs every job that is due now, until none is left. Used by tests to
+/// drain the outbox deterministically.
+pub async fn drain(state: &AppState) -> anyhow::Result<u32> {
+    let mut n = 0;
+    while run_one(state).await? {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Enqueues the periodic jobs due in the current slot. The dedupe key is the
+/// slot number, so with many instances exactly one job per slot is created.
+pub async fn schedule_periodic(state: &AppState) -> anyhow::Result<()> {
+    let now = state.now();
+    let every_ms = i64::from(state.config.settings.cleanup_interval_secs.max(1)) * 1000;
+    let slot = now.as_millis() / every_ms;
+    state
+        .store
+        .enqueue_job(
+            NewJob {
+                kind: kinds::CLEANUP.into(),
+                payload: serde_json::json!({}),
+                run_at: Timestamp::from_millis(slot * every_ms),
+                dedupe_key: Some(format!("{}:{slot}", kinds::CLEANUP)),
+                max_attempts: 3,
+            },
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The worker loop: schedules periodic jobs and runs due ones until
+/// `shutdown` fires. The job in hand is always finished before returning.
+pub async fn worker(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let poll = Duration::from_millis(u64::from(state.config.settings.worker_poll_ms.max(10)));
+    tracing::info!("outbox worker started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if let Err(e) = schedule_periodic(&state).await {
+            tracing::warn!(error = ?e, "could not schedule periodic jobs");
+        }
+        let ran = match run_one(&state).await {
+            Ok(ran) => ran,
+            Err(e) => {
+                tracing::warn!(error = ?e, "outbox worker could not run a job");
+                false
+            }
+        };
+        if !ran {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+    tracing::info!("outbox worker stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1, 0.5).as_millis(), 2_000);
+        assert_eq!(backoff(3, 0.5).as_millis(), 8_000);
+        assert_eq!(backoff(50, 0.5).as_millis(), 3_600_000);
+        assert!(backoff(2, 0.0) < backoff(2, 0.99));
+    }
+}

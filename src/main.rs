@@ -1,0 +1,68 @@
+//! The `admit` binary: `serve` (default), `seed`, `migrate`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use admit::{clock::SystemClock, config::Config, services, startup, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "admit",
+    version,
+    about = "Event ticketing: sell tickets, hold seats, let people in at the door."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run migrations and serve the app (the default).
+    Serve,
+    /// Run migrations, then add demo data if the database has no events.
+    Seed,
+    /// Run migrations only.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load()?;
+    telemetry::init_tracing(&config.settings);
+    let opts = startup::store_options(&config);
+    let state = startup::build_state(config, Arc::new(SystemClock::new()), opts).await?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            tracing::info!(backend = state.store.backend(), "migrations are up to date");
+        }
+        Command::Seed => match services::seed::seed(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.public_message()))?
+        {
+            services::seed::SeedOutcome::Seeded { events } => {
+                tracing::info!(events, "seeded demo data")
+            }
+            services::seed::SeedOutcome::AlreadySeeded => {
+                tracing::info!("database already has events; seed skipped")
+            }
+        },
+        Command::Serve => {
+            let addr = state.config.settings.site_addr;
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("while binding {addr} (set ADMIT_SITE_ADDR to use another address)")
+            })?;
+            tracing::info!(
+                %addr,
+                public_url = %state.config.settings.public_url,
+                backend = state.store.backend(),
+                "admit is serving"
+            );
+            startup::serve(state, listener, startup::shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}

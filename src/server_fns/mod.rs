@@ -1,0 +1,9 @@
+//! Server functions: thin `#[server]` wrappers (context → service → view).
+//! They live under their own URL prefix, [`PREFIX`], so they never overlap
+//! the REST API under `/api/v1`.
+
+pub mod catalogue;
+pub mod views;
+
+/// URL prefix of every server function.
+pub const PREFIX: &str = "/_fn";

@@ -1,0 +1,97 @@
+//! View models sent from the server to pages and islands. Plain data, already
+//! formatted for the viewer's language and the event's time zone (dates are
+//! formatted on the server so the wasm bundle carries no time-zone database).
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Currency, money::Lang};
+
+/// One event in a listing.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EventCardView {
+    /// URL handle.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Category value (`music`, …).
+    pub category: String,
+    /// Venue.
+    pub venue: String,
+    /// City.
+    pub city: String,
+    /// Start, in the event's zone with its label.
+    pub when: String,
+    /// "from" price, formatted; `None` when nothing is on sale.
+    pub from_price: Option<String>,
+    /// All tiers free.
+    pub free: bool,
+}
+
+/// A page of events.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EventListView {
+    /// The events.
+    pub items: Vec<EventCardView>,
+    /// 1-based page number.
+    pub page: u32,
+    /// Number of pages (at least 1).
+    pub pages: u32,
+    /// Matching events.
+    pub total: i64,
+}
+
+/// A tier as buyers see it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TierView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Price in minor units.
+    pub price_minor: i64,
+    /// Price, formatted.
+    pub price_label: String,
+    /// Units left (never negative).
+    pub available: i64,
+    /// The most one order can take now (0 when sold out or closed).
+    pub max_pickable: u32,
+    /// Nothing left.
+    pub sold_out: bool,
+    /// Inside its sale window.
+    pub on_sale: bool,
+}
+
+/// Everything the event page shows.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EventPageView {
+    /// URL handle.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Organizer's name.
+    pub organizer: String,
+    /// Description (plain text paragraphs).
+    pub description: String,
+    /// Category value.
+    pub category: String,
+    /// Venue.
+    pub venue: String,
+    /// Street address.
+    pub address: String,
+    /// City.
+    pub city: String,
+    /// Start, in the event's zone with its label.
+    pub when: String,
+    /// End, in the event's zone with its label.
+    pub until: String,
+    /// IANA zone.
+    pub time_zone: String,
+    /// Currency of every price.
+    pub currency: Currency,
+    /// The viewer's language (decides number formats in the island).
+    pub lang: Lang,
+    /// Visible tiers.
+    pub tiers: Vec<TierView>,
+}

@@ -1,0 +1,9 @@
+//! Use-cases: the only code entry points call. Each takes the [`AppState`]
+//! (or the parts it needs) and parsed input, and returns views or a
+//! [`ServiceError`](crate::error::ServiceError).
+//!
+//! [`AppState`]: crate::state::AppState
+
+pub mod catalogue;
+pub mod format;
+pub mod seed;

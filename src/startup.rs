@@ -1,0 +1,115 @@
+//! Building and running the application: state, router, worker, shutdown.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use leptos::config::LeptosOptions;
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    clock::SystemClock,
+    config::Config,
+    state::AppState,
+    store::{self, StoreOptions},
+};
+
+/// Opens the store (running migrations) and assembles the state.
+pub async fn build_state(
+    config: Config,
+    clock: Arc<SystemClock>,
+    store_opts: StoreOptions,
+) -> anyhow::Result<AppState> {
+    let store = store::open(&config.settings.database_url, store_opts).await?;
+    let leptos = LeptosOptions::builder()
+        .output_name("admit")
+        .site_root(config.settings.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.settings.site_addr)
+        .build();
+    Ok(AppState {
+        config: Arc::new(config),
+        store,
+        clock,
+        leptos,
+    })
+}
+
+/// Default store options for a configuration.
+pub fn store_options(config: &Config) -> StoreOptions {
+    StoreOptions {
+        max_connections: config.settings.db_max_connections,
+        ..StoreOptions::default()
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, running the outbox
+/// worker alongside when enabled. On shutdown it stops accepting, lets
+/// in-flight requests and the current job finish, and gives up after the
+/// configured grace period.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let router = crate::http::router(state.clone())?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = state
+        .config
+        .settings
+        .worker_enabled
+        .then(|| tokio::spawn(crate::jobs::worker(state.clone(), stop_rx.clone())));
+    let grace = Duration::from_secs(u64::from(state.config.settings.shutdown_grace_secs));
+
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: draining requests and the current job");
+        let _ = stop_tx.send(true);
+    });
+
+    let mut server_stop = stop_rx.clone();
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|stop| *stop).await;
+    });
+    let drained = async {
+        server.await.context("while serving HTTP")?;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        anyhow::Ok(())
+    };
+    let mut deadline_rx = stop_rx.clone();
+    let deadline = async move {
+        let _ = deadline_rx.wait_for(|stop| *stop).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = drained => r?,
+        _ = deadline => tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; stopping anyway"),
+    }
+    state.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

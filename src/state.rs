@@ -1,0 +1,34 @@
+//! The application state every entry point reads: one per process.
+
+use std::sync::Arc;
+
+use leptos::config::LeptosOptions;
+
+use crate::{clock::SystemClock, config::Config, store::Store};
+
+/// Shared, cheap to clone. Server functions read it from Leptos context;
+/// axum handlers from `State`.
+#[derive(Clone)]
+pub struct AppState {
+    /// Loaded configuration.
+    pub config: Arc<Config>,
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// The injected clock (tests move it).
+    pub clock: Arc<SystemClock>,
+    /// Leptos' own options (site root, output name).
+    pub leptos: LeptosOptions,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos.clone()
+    }
+}
+
+impl AppState {
+    /// Now, by the injected clock.
+    pub fn now(&self) -> crate::domain::Timestamp {
+        crate::clock::Clock::now(&*self.clock)
+    }
+}

@@ -1,0 +1,80 @@
+//! Components shared by pages.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::i18n::*;
+
+/// Header, language switch and footer around every page.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <header class="bg-white border-b border-slate-200">
+            <nav class="mx-auto max-w-5xl flex items-center justify-between gap-4 px-4 py-3">
+                <a href="/" class="flex items-baseline gap-2">
+                    <span class="text-xl font-bold text-indigo-700">"admit"</span>
+                    <span class="hidden sm:inline text-sm text-slate-500">{t!(i18n, site_tagline)}</span>
+                </a>
+                <LocaleSwitch />
+            </nav>
+        </header>
+        <main class="mx-auto max-w-5xl px-4 py-6">{children()}</main>
+        <footer class="mx-auto max-w-5xl px-4 py-8 text-sm text-slate-500">{t!(i18n, footer)}</footer>
+    }
+}
+
+/// Two small forms that post to `/locale`; work without JavaScript.
+#[component]
+fn LocaleSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    let location = use_location();
+    let back = move || {
+        let search = location.search.get();
+        if search.is_empty() {
+            location.pathname.get()
+        } else {
+            format!("{}?{}", location.pathname.get(), search)
+        }
+    };
+    let button = move |lang: &'static str, label: &'static str, active: bool| {
+        view! {
+            <form method="post" action="/locale">
+                <input type="hidden" name="lang" value=lang />
+                <input type="hidden" name="back" value=back />
+                <button
+                    type="submit"
+                    data-testid=format!("locale-{lang}")
+                    aria-pressed=if active { "true" } else { "false" }
+                    class=if active {
+                        "px-2 py-1 rounded bg-indigo-700 text-white text-sm"
+                    } else {
+                        "px-2 py-1 rounded text-indigo-700 text-sm hover:bg-indigo-50"
+                    }
+                >
+                    {label}
+                </button>
+            </form>
+        }
+    };
+    let current = i18n.get_locale_untracked();
+    view! {
+        <div class="flex items-center gap-1" role="group" aria-label=move || t_string!(i18n, language)>
+            {button("en", "EN", current == Locale::en)}
+            {button("id", "ID", current == Locale::id)}
+        </div>
+    }
+}
+
+/// A category's translated name.
+pub fn category_label(locale: Locale, category: &str) -> String {
+    match category {
+        "music" => td_string!(locale, cat_music).to_string(),
+        "conference" => td_string!(locale, cat_conference).to_string(),
+        "workshop" => td_string!(locale, cat_workshop).to_string(),
+        "sports" => td_string!(locale, cat_sports).to_string(),
+        "arts" => td_string!(locale, cat_arts).to_string(),
+        "food" => td_string!(locale, cat_food).to_string(),
+        _ => td_string!(locale, cat_other).to_string(),
+    }
+}

@@ -1,0 +1,4 @@
+//! Islands: the only components hydrated in the browser. Kept small, with
+//! serde props; they call the same `domain` code as the server.
+
+pub mod tier_picker;

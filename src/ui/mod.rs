@@ -1,0 +1,23 @@
+//! Pages, shared components and islands. Everything is a server-rendered
+//! `#[component]` unless it must react in the browser (`islands`).
+
+pub mod components;
+pub mod islands;
+pub mod pages;
+
+use std::collections::HashMap;
+
+use crate::{domain::money::Lang, i18n::Locale};
+
+/// Quantities posted by the tier picker form when WASM is not running
+/// (tier id → count); the event page renders the subtotal from them.
+#[derive(Clone, Debug, Default)]
+pub struct PickedQuantities(pub HashMap<String, u32>);
+
+/// The domain's language for an i18n locale.
+pub fn lang_of(locale: Locale) -> Lang {
+    match locale {
+        Locale::en => Lang::En,
+        Locale::id => Lang::Id,
+    }
+}
