@@ -1,0 +1,497 @@
+//! The test harness: `spawn_app()` starts the real app on port 0 with a
+//! fresh database per test, on SQLite or PostgreSQL.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use admit::{
+    clock::SystemClock,
+    config::{Config, Settings},
+    domain::{Category, Currency, EventId, EventStatus, QuotaId, TierId, Timestamp, UserId},
+    state::AppState,
+    store::{NewEvent, NewOrganization, NewQuota, NewTier, NewUser, Store, StoreOptions},
+};
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Tests per backend that actually ran (printed by the Makefile from the
+/// test names; counted here for the skip message).
+pub static PG_SKIPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// Generates one test per backend from an `async fn(Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    if $crate::helpers::pg_available().await {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// The PostgreSQL server tests use.
+pub fn pg_admin_url() -> String {
+    std::env::var("ADMIT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Whether PostgreSQL answers. Under `CI=true` an unreachable server fails
+/// the test instead of skipping it.
+pub async fn pg_available() -> bool {
+    use sqlx::Connection;
+    match sqlx::PgConnection::connect(&pg_admin_url()).await {
+        Ok(c) => {
+            let _ = c.close().await;
+            true
+        }
+        Err(e) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!(
+                    "PostgreSQL at {} is unreachable under CI=true: {e}",
+                    pg_admin_url()
+                );
+            }
+            PG_SKIPPED.fetch_add(1, Ordering::SeqCst);
+            eprintln!("SKIPPED (PostgreSQL unreachable: {e})");
+            false
+        }
+    }
+}
+
+/// A database made for one test, removed afterwards.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("admit.db").display());
+                Self {
+                    backend,
+                    url,
+                    dir,
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let name = format!("admit_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create test database");
+                let _ = admin.close().await;
+                let base = pg_admin_url();
+                let url = match base.rfind('/') {
+                    Some(i) if base[..i].contains("://") && i > base.find("://").unwrap() + 2 => {
+                        format!("{}/{name}", &base[..i])
+                    }
+                    _ => format!("{base}/{name}"),
+                };
+                Self {
+                    backend,
+                    url,
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Drops the PostgreSQL database (SQLite files go with the temp dir).
+    pub async fn drop_db(&self) {
+        if let Some(name) = &self.pg_name {
+            use sqlx::Connection;
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await;
+                let _ = admin.close().await;
+            }
+        }
+    }
+}
+
+/// Settings for a test app: the checked-in Leptos.toml with test overrides.
+pub fn test_settings(db: &TestDb) -> Settings {
+    let mut s =
+        Settings::parse(include_str!("../../Leptos.toml"), |_| None).expect("Leptos.toml parses");
+    s.database_url = db.url.clone();
+    s.data_dir = db.data_dir();
+    s.worker_enabled = false;
+    s.log = "warn".into();
+    s
+}
+
+/// A running app.
+pub struct TestApp {
+    pub url: String,
+    pub state: AppState,
+    pub db: Arc<TestDb>,
+    pub client: reqwest::Client,
+    finished: bool,
+    server: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A change to a test app's settings before it starts.
+pub type SettingsEdit = Box<dyn FnOnce(&mut Settings) + Send>;
+
+/// Options for [`spawn_app_with`].
+#[derive(Default)]
+pub struct SpawnOptions {
+    /// Share this database (a second instance) instead of making one.
+    pub db: Option<Arc<TestDb>>,
+    /// Store options (pool size, race-sanity twin).
+    pub store: Option<StoreOptions>,
+    /// Change settings before start.
+    pub settings: Option<SettingsEdit>,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, SpawnOptions::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, opts: SpawnOptions) -> TestApp {
+    let db = match opts.db {
+        Some(db) => db,
+        None => Arc::new(TestDb::new(backend).await),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let addr = listener.local_addr().unwrap();
+    let mut settings = test_settings(&db);
+    settings.site_addr = addr;
+    settings.public_url = format!("http://{addr}");
+    if let Some(f) = opts.settings {
+        f(&mut settings);
+    }
+    admit::telemetry::init_tracing(&settings);
+    let config = Config::from_settings(settings, |_| None).expect("config");
+    let store_opts = opts.store.unwrap_or(StoreOptions {
+        max_connections: 8,
+        ..StoreOptions::default()
+    });
+    let state = admit::startup::build_state(config, Arc::new(SystemClock::new()), store_opts)
+        .await
+        .expect("state");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server_state = state.clone();
+    let server = tokio::spawn(async move {
+        admit::startup::serve(server_state, listener, async {
+            let _ = stop_rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    TestApp {
+        url: format!("http://{addr}"),
+        state,
+        db,
+        client,
+        finished: false,
+        server,
+        stop: Some(stop_tx),
+    }
+}
+
+impl TestApp {
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.state.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.state.now()
+    }
+
+    /// Moves the app's clock forward.
+    pub fn advance(&self, d: Duration) {
+        self.state.clock.advance_millis(d.as_millis() as i64);
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    /// Runs every due job now.
+    pub async fn run_jobs(&self) -> u32 {
+        admit::jobs::drain(&self.state).await.expect("jobs run")
+    }
+
+    /// Ends the test: no job may be left unprocessed; then the server stops
+    /// and the database is dropped.
+    pub async fn finish(mut self) {
+        self.finished = true;
+        let counts = self.store().job_counts().await.expect("job counts");
+        assert_eq!(
+            (counts.queued, counts.running),
+            (0, 0),
+            "the test left jobs unprocessed in the outbox: {counts:?}"
+        );
+        self.shutdown().await;
+        if Arc::strong_count(&self.db) == 1 {
+            self.db.drop_db().await;
+        }
+    }
+
+    /// Stops the server (a second instance sharing the database).
+    pub async fn shutdown(&mut self) {
+        self.finished = true;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(15), &mut self.server).await;
+        self.state.store.close().await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !self.finished && !std::thread::panicking() {
+            panic!("end every test with `app.finish().await` so the outbox is checked");
+        }
+    }
+}
+
+/// A published event with one quota and one tier, plus `buyers` users.
+pub struct Fixture {
+    pub event: EventId,
+    pub quota: QuotaId,
+    pub tier: TierId,
+    pub buyers: Vec<UserId>,
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// Creates an organization, a published event with one tier on one quota of
+/// `size`, and `buyers` users.
+pub async fn fixture(
+    store: &Arc<dyn Store>,
+    now: Timestamp,
+    size: i64,
+    price: i64,
+    buyers: usize,
+) -> Fixture {
+    let n = SEQ.fetch_add(1, Ordering::SeqCst);
+    let owner = store
+        .create_user(NewUser {
+            email: format!("owner{n}@example.test"),
+            name: "Owner".into(),
+            password_hash: None,
+            is_admin: false,
+            email_verified_at: Some(now),
+            now,
+        })
+        .await
+        .unwrap();
+    let org = store
+        .create_organization(NewOrganization {
+            slug: format!("org-{n}"),
+            name: "Org".into(),
+            contact_email: "org@example.test".into(),
+            description: String::new(),
+            approved: true,
+            owner: UserId::from_string(owner.id),
+            now,
+        })
+        .await
+        .unwrap();
+    let event = store
+        .create_event(NewEvent {
+            org_id: org,
+            slug: format!("event-{n}"),
+            title: format!("Event {n}"),
+            description: String::new(),
+            category: Category::Music,
+            venue: "Hall".into(),
+            address: String::new(),
+            city: "Jakarta".into(),
+            starts_at: now.plus_minutes(60 * 24 * 7),
+            ends_at: now.plus_minutes(60 * 24 * 7 + 120),
+            time_zone: "Asia/Jakarta".into(),
+            currency: Currency::IDR,
+            now,
+        })
+        .await
+        .unwrap();
+    let quota = store
+        .create_quota(NewQuota {
+            event_id: event.clone(),
+            name: "Capacity".into(),
+            size,
+        })
+        .await
+        .unwrap();
+    let tier = store
+        .create_tier(NewTier {
+            event_id: event.clone(),
+            name: "Regular".into(),
+            description: String::new(),
+            price_minor: price,
+            max_per_order: 10,
+            sale_starts_at: None,
+            sale_ends_at: None,
+            hidden: false,
+            position: 0,
+            quota_ids: vec![quota.clone()],
+        })
+        .await
+        .unwrap();
+    store
+        .set_event_status(&event, EventStatus::Published, now)
+        .await
+        .unwrap();
+    let mut users = Vec::with_capacity(buyers);
+    for i in 0..buyers {
+        let u = store
+            .create_user(NewUser {
+                email: format!("buyer{n}-{i}@example.test"),
+                name: format!("Buyer {i}"),
+                password_hash: None,
+                is_admin: false,
+                email_verified_at: Some(now),
+                now,
+            })
+            .await
+            .unwrap();
+        users.push(UserId::from_string(u.id));
+    }
+    Fixture {
+        event,
+        quota,
+        tier,
+        buyers: users,
+    }
+}
+
+/// Runs raw SQL on the test database through its own connection (never
+/// through the app), returning the error if the database refused it.
+pub async fn raw_execute(db: &TestDb, sql: &str) -> Result<u64, sqlx::Error> {
+    use sqlx::Connection;
+    match db.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await?;
+            let r = sqlx::query(sql)
+                .execute(&mut c)
+                .await
+                .map(|r| r.rows_affected());
+            let _ = c.close().await;
+            r
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await?;
+            let r = sqlx::query(sql)
+                .execute(&mut c)
+                .await
+                .map(|r| r.rows_affected());
+            let _ = c.close().await;
+            r
+        }
+    }
+}
+
+/// Runs a raw scalar query returning one i64.
+pub async fn raw_i64(db: &TestDb, sql: &str) -> i64 {
+    use sqlx::Connection;
+    match db.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let (v,): (i64,) = sqlx::query_as(sql).fetch_one(&mut c).await.unwrap();
+            v
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            let (v,): (i64,) = sqlx::query_as(sql).fetch_one(&mut c).await.unwrap();
+            v
+        }
+    }
+}
+
+/// Asserts the stock invariants of one quota: `held` equals the items of
+/// open holds drawing on it, `sold` the items of paid orders, and
+/// `sold + held <= size`. Returns (size, sold, held).
+pub async fn assert_quota_invariants(db: &TestDb, quota: &QuotaId) -> (i64, i64, i64) {
+    let q = quota.as_str();
+    let size = raw_i64(db, &format!("SELECT size FROM quotas WHERE id = '{q}'")).await;
+    let sold = raw_i64(db, &format!("SELECT sold FROM quotas WHERE id = '{q}'")).await;
+    let held = raw_i64(db, &format!("SELECT held FROM quotas WHERE id = '{q}'")).await;
+    let open_items = raw_i64(
+        db,
+        &format!(
+            "SELECT COUNT(*) FROM order_items oi JOIN orders o ON o.id = oi.order_id
+             JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
+             WHERE tq.quota_id = '{q}' AND o.status IN ('reserved', 'pending_payment')"
+        ),
+    )
+    .await;
+    let paid_items = raw_i64(
+        db,
+        &format!(
+            "SELECT COUNT(*) FROM order_items oi JOIN orders o ON o.id = oi.order_id
+             JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
+             WHERE tq.quota_id = '{q}' AND o.status = 'paid'"
+        ),
+    )
+    .await;
+    assert_eq!(held, open_items, "held must equal the items of open holds");
+    assert_eq!(sold, paid_items, "sold must equal the items of paid orders");
+    assert!(sold + held <= size, "sold + held must not exceed size");
+    (size, sold, held)
+}
+
+/// Tests that open many connections at once take this permit, so that
+/// parallel tests stay under PostgreSQL's connection limit.
+pub async fn big_test_permit() -> tokio::sync::SemaphorePermit<'static> {
+    static BIG: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    BIG.acquire().await.expect("semaphore open")
+}

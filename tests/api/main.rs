@@ -1,0 +1,9 @@
+//! The one integration-test binary. Every test that touches storage runs on
+//! SQLite and on PostgreSQL (`both_backends!`).
+
+mod helpers;
+
+mod config_doc;
+mod jobs;
+mod pages;
+mod store_contract;

@@ -1,0 +1,243 @@
+//! The store contract, on both backends: stock can never be oversold, and the
+//! database itself refuses writes that break the invariants.
+
+use std::{sync::Arc, time::Duration};
+
+use admit::{
+    domain::{OrderId, Timestamp},
+    store::{Conflict, StoreError, StoreOptions, TakeHold},
+};
+use tokio::sync::Barrier;
+
+use crate::{
+    both_backends,
+    helpers::{
+        Backend, SpawnOptions, assert_quota_invariants, fixture, raw_execute, raw_i64,
+        spawn_app_with,
+    },
+};
+
+both_backends!(
+    fifty_concurrent_takers_on_a_quota_of_twenty_get_exactly_twenty_holds,
+    race_sanity_twin_without_the_guard_oversells,
+    the_database_refuses_raw_sql_that_breaks_stock_invariants,
+    a_duplicate_slug_is_a_domain_conflict,
+    an_expired_hold_stops_counting_at_the_next_hold,
+);
+
+/// Outcome counts of a race: (granted, sold out, other errors).
+async fn race(
+    app: &crate::helpers::TestApp,
+    fx: &crate::helpers::Fixture,
+    takers: usize,
+) -> (usize, usize, Vec<String>) {
+    let barrier = Arc::new(Barrier::new(takers));
+    let now = app.now();
+    let mut tasks = Vec::new();
+    for i in 0..takers {
+        let store = app.store().clone();
+        let barrier = barrier.clone();
+        let hold = TakeHold {
+            order_id: OrderId::from_string(admit::store::new_id()),
+            user_id: fx.buyers[i].clone(),
+            event_id: fx.event.clone(),
+            lines: vec![(fx.tier.clone(), 1)],
+            now,
+            expires_at: now.plus_minutes(15),
+        };
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            store.take_hold(hold).await
+        }));
+    }
+    let (mut ok, mut sold_out, mut other) = (0, 0, Vec::new());
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::SoldOut { .. }) => sold_out += 1,
+            Err(e) => other.push(format!("{e:?}")),
+        }
+    }
+    (ok, sold_out, other)
+}
+
+fn race_options(backend: Backend, window: Option<Duration>) -> SpawnOptions {
+    // Each racer gets its own connection: the pool is larger than the crowd.
+    let _ = backend;
+    let mut store = StoreOptions {
+        max_connections: 55,
+        ..StoreOptions::default()
+    };
+    store.unguarded_race_window = window;
+    SpawnOptions {
+        store: Some(store),
+        ..SpawnOptions::default()
+    }
+}
+
+async fn fifty_concurrent_takers_on_a_quota_of_twenty_get_exactly_twenty_holds(backend: Backend) {
+    let _permit = crate::helpers::big_test_permit().await;
+    let app = spawn_app_with(backend, race_options(backend, None)).await;
+    let fx = fixture(app.store(), app.now(), 20, 100_000, 50).await;
+
+    let (ok, sold_out, other) = race(&app, &fx, 50).await;
+
+    assert_eq!(
+        (ok, sold_out, other.len()),
+        (20, 30, 0),
+        "other errors: {other:?}"
+    );
+    let (_, sold, held) = assert_quota_invariants(&app.db, &fx.quota).await;
+    assert_eq!((sold, held), (0, 20));
+    app.finish().await;
+}
+
+async fn race_sanity_twin_without_the_guard_oversells(backend: Backend) {
+    let _permit = crate::helpers::big_test_permit().await;
+    let app = spawn_app_with(
+        backend,
+        race_options(backend, Some(Duration::from_millis(40))),
+    )
+    .await;
+    let fx = fixture(app.store(), app.now(), 20, 100_000, 50).await;
+
+    let (ok, _, other) = race(&app, &fx, 50).await;
+
+    // With the guard off, buyers read stale levels: more holds are granted
+    // than exist, which proves the race test above can see a race.
+    let rows = raw_i64(&app.db, "SELECT COUNT(*) FROM order_items").await;
+    assert!(other.is_empty(), "unexpected errors: {other:?}");
+    assert!(
+        ok > 20 && rows > 20,
+        "the unguarded twin should oversell, granted {ok}, rows {rows}"
+    );
+    app.finish().await;
+}
+
+async fn the_database_refuses_raw_sql_that_breaks_stock_invariants(backend: Backend) {
+    let app = spawn_app_with(backend, SpawnOptions::default()).await;
+    let fx = fixture(app.store(), app.now(), 10, 0, 0).await;
+    let q = fx.quota.as_str();
+
+    for sql in [
+        format!("UPDATE quotas SET held = 11 WHERE id = '{q}'"),
+        format!("UPDATE quotas SET sold = 6, held = 5 WHERE id = '{q}'"),
+        format!("UPDATE quotas SET sold = -1 WHERE id = '{q}'"),
+        format!("UPDATE quotas SET held = -1 WHERE id = '{q}'"),
+        format!("UPDATE quotas SET size = -1 WHERE id = '{q}'"),
+        format!(
+            "UPDATE tiers SET price_minor = -5 WHERE id = '{}'",
+            fx.tier.as_str()
+        ),
+    ] {
+        let result = raw_execute(&app.db, &sql).await;
+        assert!(result.is_err(), "the database accepted {sql}");
+    }
+    // A valid write still works, so the refusals above were the constraints.
+    assert_eq!(
+        raw_execute(
+            &app.db,
+            &format!("UPDATE quotas SET sold = 4, held = 6 WHERE id = '{q}'")
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    app.finish().await;
+}
+
+async fn a_duplicate_slug_is_a_domain_conflict(backend: Backend) {
+    let app = spawn_app_with(backend, SpawnOptions::default()).await;
+    let fx = fixture(app.store(), app.now(), 10, 0, 0).await;
+    let slug: String = {
+        let n = raw_i64(&app.db, "SELECT COUNT(*) FROM events").await;
+        assert_eq!(n, 1);
+        let ev = app
+            .store()
+            .list_upcoming_events(app.now(), 10, 0)
+            .await
+            .unwrap();
+        ev.items[0].slug.clone()
+    };
+    let org = raw_org(&app).await;
+    let now = app.now();
+    let result = app
+        .store()
+        .create_event(admit::store::NewEvent {
+            org_id: org,
+            slug: slug.clone(),
+            title: "Another".into(),
+            description: String::new(),
+            category: admit::domain::Category::Arts,
+            venue: "V".into(),
+            address: String::new(),
+            city: "C".into(),
+            starts_at: now.plus_minutes(100),
+            ends_at: now.plus_minutes(200),
+            time_zone: "Asia/Jakarta".into(),
+            currency: admit::domain::Currency::IDR,
+            now,
+        })
+        .await;
+    match result {
+        Err(StoreError::Conflict(Conflict::DuplicateSlug(s))) => assert_eq!(s, slug),
+        other => panic!("expected a duplicate-slug conflict, got {other:?}"),
+    }
+    let _ = fx;
+    app.finish().await;
+}
+
+async fn raw_org(app: &crate::helpers::TestApp) -> admit::domain::OrgId {
+    let ev = app
+        .store()
+        .list_upcoming_events(app.now(), 1, 0)
+        .await
+        .unwrap();
+    let rec = app
+        .store()
+        .event_by_slug(&ev.items[0].slug)
+        .await
+        .unwrap()
+        .unwrap();
+    admit::domain::OrgId::from_string(rec.org_id)
+}
+
+async fn an_expired_hold_stops_counting_at_the_next_hold(backend: Backend) {
+    let app = spawn_app_with(backend, SpawnOptions::default()).await;
+    let fx = fixture(app.store(), app.now(), 1, 50_000, 2).await;
+    let take = |who: usize, now: Timestamp| TakeHold {
+        order_id: OrderId::from_string(admit::store::new_id()),
+        user_id: fx.buyers[who].clone(),
+        event_id: fx.event.clone(),
+        lines: vec![(fx.tier.clone(), 1)],
+        now,
+        expires_at: now.plus_minutes(15),
+    };
+
+    app.store()
+        .take_hold(take(0, app.now()))
+        .await
+        .expect("first hold");
+    let second = app.store().take_hold(take(1, app.now())).await;
+    assert!(
+        matches!(second, Err(StoreError::SoldOut { remaining: 0, .. })),
+        "got {second:?}"
+    );
+
+    // The first hold runs out; no sweeper has run, yet the stock is back.
+    app.advance(Duration::from_secs(16 * 60));
+    app.store()
+        .take_hold(take(1, app.now()))
+        .await
+        .expect("the released ticket is sold again");
+
+    let (_, sold, held) = assert_quota_invariants(&app.db, &fx.quota).await;
+    assert_eq!((sold, held), (0, 1));
+    let expired = raw_i64(
+        &app.db,
+        "SELECT COUNT(*) FROM orders WHERE status = 'expired'",
+    )
+    .await;
+    assert_eq!(expired, 1);
+    app.finish().await;
+}
