@@ -1,0 +1,78 @@
+# admit: the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+# npm's tailwindcss and wasm-opt (binaryen 132) must come first: Debian's
+# binaryen 108 corrupts the wasm and islands never hydrate.
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+# The very environment cargo-leptos gives its builds. Exporting it to every
+# cargo command (tests, clippy) keeps the compiler inputs identical, so the
+# server and its dependencies are compiled once and shared.
+export LEPTOS_OUTPUT_NAME := admit
+export LEPTOS_SITE_ROOT := target/site
+export LEPTOS_SITE_PKG_DIR := pkg
+export LEPTOS_SITE_ADDR := 127.0.0.1:3000
+export LEPTOS_RELOAD_PORT := 3001
+export LEPTOS_LIB_DIR := .
+export LEPTOS_BIN_DIR := .
+export LEPTOS_JS_MINIFY := false
+export LEPTOS_HASH_FILES := false
+
+# Features of the test build. The end2end server is built with the same ones,
+# so `make test` compiles the server once.
+TEST_FEATURES := ssr,test-hooks
+STAMP := target/.setup-stamp
+E2E_PORT ?= 3917
+
+.PHONY: setup run build test test-rust test-e2e lint fmt clippy release bench clean
+
+# Set-up runs when something it installs may be missing or out of date.
+$(STAMP): rust-toolchain.toml Cargo.lock package.json package-lock.json scripts/setup.sh
+	bash scripts/setup.sh
+
+setup:
+	bash scripts/setup.sh
+
+## make run: build, migrate, seed an empty database, serve on ADMIT_SITE_ADDR.
+run: $(STAMP)
+	cargo leptos build
+	./target/debug/admit seed
+	exec ./target/debug/admit serve
+
+build: $(STAMP)
+	cargo leptos build
+
+release: $(STAMP)
+	cargo leptos build --release
+
+## make test: formatting, clippy (server and wasm), unit and integration tests
+## on SQLite and PostgreSQL, then end2end in Chromium.
+test: $(STAMP) lint test-rust test-e2e
+	@echo "make test: all green"
+
+lint: fmt clippy
+
+fmt:
+	cargo fmt --check
+
+clippy:
+	cargo clippy --all-targets --features $(TEST_FEATURES) -- -D warnings
+	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+test-rust: $(STAMP)
+	@mkdir -p target
+	cargo test --features $(TEST_FEATURES) 2>&1 | tee target/test-output.log
+	@bash scripts/count-backends.sh target/test-output.log
+
+test-e2e: $(STAMP)
+	cargo leptos build --bin-features $(TEST_FEATURES)
+	bash scripts/e2e.sh $(E2E_PORT)
+
+bench: $(STAMP)
+	@echo "make bench arrives with the flash-sale work"; exit 1
+
+clean:
+	cargo clean
+	rm -rf node_modules data
