@@ -10,7 +10,7 @@ use leptos_router::{
 
 use crate::{
     i18n::I18nContextProvider,
-    ui::{components::Layout, pages},
+    ui::{account_pages, components::Layout, pages},
 };
 
 /// The document around every page. On the server it also sets the
@@ -66,6 +66,16 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::HomePage ssr=SsrMode::Async />
                         <Route path=path!("/events/:slug") view=pages::EventPage ssr=SsrMode::Async />
+                        <Route path=path!("/signup") view=account_pages::SignUpPage ssr=SsrMode::Async />
+                        <Route path=path!("/signin") view=account_pages::SignInPage ssr=SsrMode::Async />
+                        <Route path=path!("/verify") view=account_pages::VerifyPage ssr=SsrMode::Async />
+                        <Route path=path!("/account") view=account_pages::AccountPage ssr=SsrMode::Async />
+                        <Route path=path!("/organizer") view=account_pages::OrganizerPage ssr=SsrMode::Async />
+                        <Route path=path!("/organizer/apply") view=account_pages::ApplyPage ssr=SsrMode::Async />
+                        <Route path=path!("/invitations/:token") view=account_pages::InvitationPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin") view=account_pages::AdminPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/users") view=account_pages::AdminUsersPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/users/:id") view=account_pages::AdminUserPage ssr=SsrMode::Async />
                     </Routes>
                 </Layout>
             </Router>

@@ -18,6 +18,15 @@ pub enum ServiceError {
     /// the same from outside).
     #[error("not found")]
     NotFound,
+    /// Signing in is required.
+    #[error("please sign in first")]
+    Unauthenticated,
+    /// Signed in, but a step is missing (e.g. the email is not verified yet).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; try again later.
+    #[error("{0}")]
+    TooMany(String),
     /// The input was understood but breaks a rule; the message says how to fix it.
     #[error("{0}")]
     Invalid(String),
@@ -46,6 +55,9 @@ impl ServiceError {
     pub fn status(&self) -> StatusCode {
         match self {
             ServiceError::NotFound => StatusCode::NOT_FOUND,
+            ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

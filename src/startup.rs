@@ -26,11 +26,27 @@ pub async fn build_state(
         .site_pkg_dir("pkg")
         .site_addr(config.settings.site_addr)
         .build();
+    let mailer = mailer(&config)?;
     Ok(AppState {
         config: Arc::new(config),
         store,
         clock,
         leptos,
+        mailer,
+    })
+}
+
+/// SMTP when `ADMIT_SMTP_URL` is set (required in production), otherwise
+/// `.eml` files under `data/mail/`.
+pub fn mailer(config: &Config) -> anyhow::Result<Arc<dyn crate::integrations::mail::Mailer>> {
+    use crate::integrations::mail::{FileMailer, SmtpMailer};
+    let from = &config.settings.mail_from;
+    Ok(match &config.smtp_url {
+        Some(url) => Arc::new(SmtpMailer::new(from, url.expose())?),
+        None => Arc::new(FileMailer::new(
+            from,
+            config.settings.data_dir.join("mail"),
+        )?),
     })
 }
 

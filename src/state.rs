@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use leptos::config::LeptosOptions;
 
-use crate::{clock::SystemClock, config::Config, store::Store};
+use crate::{clock::SystemClock, config::Config, integrations::mail::Mailer, store::Store};
 
 /// Shared, cheap to clone. Server functions read it from Leptos context;
 /// axum handlers from `State`.
@@ -18,6 +18,8 @@ pub struct AppState {
     pub clock: Arc<SystemClock>,
     /// Leptos' own options (site root, output name).
     pub leptos: LeptosOptions,
+    /// Outgoing mail (SMTP, or files in development).
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

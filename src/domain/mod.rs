@@ -4,6 +4,7 @@
 //! server and for the wasm islands alike. Every rule lives here exactly once;
 //! services, server functions and islands call into it.
 
+pub mod account;
 pub mod catalogue;
 pub mod ids;
 pub mod money;

@@ -1,9 +1,12 @@
 //! The HTTP surface: pages, server functions, probes, metrics and the
 //! cross-cutting layers (request ids, CSRF, security headers).
 
+pub mod api;
+pub mod identity;
 pub mod pages;
 pub mod probes;
 pub mod security;
+pub mod session;
 
 use std::time::Duration;
 
@@ -48,6 +51,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/readyz", axum::routing::get(probes::readyz))
         .route("/metrics", axum::routing::get(probes::metrics))
         .route("/locale", axum::routing::post(pages::switch_locale))
+        .nest("/api/v1", api::router())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let opts = leptos_options.clone();
             move || app::shell(opts.clone())
@@ -61,7 +65,13 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         >(context, app::shell))
         .with_state(state.clone());
 
+    let sessions = session::layer(
+        session::DbSessionStore::new(state.store.clone(), state.clock.clone()),
+        &state.config.settings,
+    );
     Ok(app
+        .layer(middleware::from_fn_with_state(state.clone(), identity::resolve))
+        .layer(sessions)
         .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(csrf)
         .layer(middleware::from_fn(record_metrics))

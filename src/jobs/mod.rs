@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
+
 use crate::{
     domain::Timestamp,
     state::AppState,
@@ -17,7 +19,8 @@ use crate::{
 
 /// Job kinds.
 pub mod kinds {
-    /// Periodic cleanup: releases expired holds, purges old finished jobs.
+    /// Periodic cleanup: releases expired holds, purges old finished jobs and
+    /// expired sessions.
     pub const CLEANUP: &str = "cleanup";
 }
 
@@ -46,6 +49,14 @@ async fn run(state: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
                 .await?;
             tracing::info!(released, purged, "cleanup done");
             Ok(())
+        }
+        crate::services::mail::SEND_EMAIL => {
+            let email: crate::services::mail::EmailJob =
+                serde_json::from_str(&job.payload).context("while reading an email job")?;
+            state
+                .mailer
+                .send(crate::services::mail::render(&email))
+                .await
         }
         other => anyhow::bail!("unknown job kind {other:?}"),
     }

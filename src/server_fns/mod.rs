@@ -2,6 +2,7 @@
 //! They live under their own URL prefix, [`PREFIX`], so they never overlap
 //! the REST API under `/api/v1`.
 
+pub mod accounts;
 pub mod catalogue;
 pub mod views;
 

@@ -95,3 +95,111 @@ pub struct EventPageView {
     /// Visible tiers.
     pub tiers: Vec<TierView>,
 }
+
+/// The signed-in person, as pages show it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MeView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Email confirmed.
+    pub verified: bool,
+    /// Platform admin.
+    pub is_admin: bool,
+    /// Memberships.
+    pub memberships: Vec<MembershipView>,
+}
+
+/// A membership as pages show it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MembershipView {
+    /// Organization id.
+    pub org_id: String,
+    /// Organization name.
+    pub org_name: String,
+    /// `pending`, `approved`, `rejected`.
+    pub status: String,
+    /// `owner` or `staff`.
+    pub role: String,
+}
+
+/// One organization on the organizer dashboard.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DashboardOrgView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `owner` or `staff` (admins see every organization as owner would).
+    pub role: String,
+    /// Its events: (id, title, status, when).
+    pub events: Vec<DashboardEventView>,
+}
+
+/// An event on the dashboard.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DashboardEventView {
+    /// Id.
+    pub id: String,
+    /// Slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Status.
+    pub status: String,
+    /// Start, formatted.
+    pub when: String,
+}
+
+/// A pending application, for admins.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ApplicationView {
+    /// Organization id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Contact.
+    pub contact_email: String,
+    /// Description.
+    pub description: String,
+}
+
+/// A user row for admins.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AdminUserView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Verified.
+    pub verified: bool,
+    /// Admin.
+    pub is_admin: bool,
+    /// Suspended.
+    pub suspended: bool,
+    /// Memberships (only on the detail page).
+    pub memberships: Vec<MembershipView>,
+}
+
+/// A page of users for admins.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AdminUsersView {
+    /// Users.
+    pub items: Vec<AdminUserView>,
+    /// Matching users.
+    pub total: i64,
+}
+
+/// An invitation as the invitee sees it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InvitationView {
+    /// Organization name.
+    pub org_name: String,
+    /// The invited email.
+    pub email: String,
+}

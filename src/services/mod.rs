@@ -4,6 +4,11 @@
 //!
 //! [`AppState`]: crate::state::AppState
 
+pub mod accounts;
+pub mod admin;
+pub mod authz;
 pub mod catalogue;
 pub mod format;
+pub mod mail;
+pub mod organizers;
 pub mod seed;

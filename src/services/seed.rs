@@ -8,6 +8,9 @@ use crate::{
     store::{NewEvent, NewOrganization, NewQuota, NewTier, NewUser},
 };
 
+/// The password of every demo account (listed in the README).
+pub const DEMO_PASSWORD: &str = "Admit!2026";
+
 /// The demo accounts (email, name, admin). Listed in the README.
 pub const DEMO_ACCOUNTS: &[(&str, &str, bool)] = &[
     ("admin@admit.test", "Ayu Admin", true),
@@ -283,6 +286,8 @@ pub async fn seed(state: &AppState) -> Result<SeedOutcome, ServiceError> {
         return Ok(SeedOutcome::AlreadySeeded);
     }
     let now = state.now();
+    // One hash for every demo account: hashing is slow on purpose.
+    let password_hash = crate::services::accounts::hash_password(DEMO_PASSWORD.to_owned()).await?;
     let mut users = Vec::new();
     for (email, name, is_admin) in DEMO_ACCOUNTS {
         let user = state
@@ -290,7 +295,7 @@ pub async fn seed(state: &AppState) -> Result<SeedOutcome, ServiceError> {
             .create_user(NewUser {
                 email: (*email).into(),
                 name: (*name).into(),
-                password_hash: None,
+                password_hash: Some(password_hash.clone()),
                 is_admin: *is_admin,
                 email_verified_at: Some(now),
                 now,
@@ -330,6 +335,11 @@ pub async fn seed(state: &AppState) -> Result<SeedOutcome, ServiceError> {
                 .await?,
         );
     }
+    // Rudi is door staff of Jakarta Live, for every event.
+    state
+        .store
+        .add_member(&orgs[0], &users[4], "staff", now)
+        .await?;
     let day = 86_400_000;
     for (i, ev) in EVENTS.iter().enumerate() {
         // Spread over the coming weeks, at 19:30 local-ish (12:30 UTC for Jakarta).

@@ -17,8 +17,13 @@ use crate::domain::{
 
 #[macro_use]
 mod common;
+#[macro_use]
+mod accounts_sql;
+pub mod accounts;
 mod postgres;
 mod sqlite;
+
+pub use accounts::AccountStore;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -409,8 +414,9 @@ pub struct JobCounts {
     pub dead: i64,
 }
 
-/// The storage contract. Every method is one transaction.
-pub trait Store: Send + Sync + 'static {
+/// The storage contract. Every method is one transaction. Account storage
+/// is a supertrait so each area keeps its own file.
+pub trait Store: AccountStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Checks the database answers (readiness).

@@ -66,3 +66,4 @@ impl PgStore {
 }
 
 impl_store!(PgStore);
+impl_account_store!(PgStore);

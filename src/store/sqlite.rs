@@ -81,3 +81,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore);
+impl_account_store!(SqliteStore);

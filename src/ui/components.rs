@@ -16,11 +16,37 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="text-xl font-bold text-indigo-700">"admit"</span>
                     <span class="hidden sm:inline text-sm text-slate-500">{t!(i18n, site_tagline)}</span>
                 </a>
-                <LocaleSwitch />
+                <div class="flex items-center gap-4">
+                    <AccountNav />
+                    <LocaleSwitch />
+                </div>
             </nav>
         </header>
         <main class="mx-auto max-w-5xl px-4 py-6">{children()}</main>
         <footer class="mx-auto max-w-5xl px-4 py-8 text-sm text-slate-500">{t!(i18n, footer)}</footer>
+    }
+}
+
+/// Sign-in links, or the signed-in person's name and a sign-out button.
+#[component]
+fn AccountNav() -> impl IntoView {
+    let i18n = use_i18n();
+    let me = Resource::new(|| (), |_| crate::server_fns::accounts::me());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match me.await.ok().flatten() {
+                    Some(me) => view! {
+                        <a href="/account" data-testid="nav-account" class="text-sm text-slate-700 hover:underline">{me.name}</a>
+                        <crate::ui::account_pages::SignOutButton />
+                    }.into_any(),
+                    None => view! {
+                        <a href="/signin" data-testid="nav-signin" class="text-sm text-indigo-700 hover:underline">{t!(i18n, sign_in)}</a>
+                        <a href="/signup" class="text-sm text-indigo-700 hover:underline">{t!(i18n, sign_up)}</a>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

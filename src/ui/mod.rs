@@ -1,6 +1,7 @@
 //! Pages, shared components and islands. Everything is a server-rendered
 //! `#[component]` unless it must react in the browser (`islands`).
 
+pub mod account_pages;
 pub mod components;
 pub mod islands;
 pub mod pages;

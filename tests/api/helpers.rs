@@ -495,3 +495,181 @@ pub async fn big_test_permit() -> tokio::sync::SemaphorePermit<'static> {
     static BIG: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
     BIG.acquire().await.expect("semaphore open")
 }
+
+/// The emails the app wrote (development file transport), oldest first,
+/// as raw RFC 5322 text.
+pub fn sent_mail(app: &TestApp) -> Vec<String> {
+    let dir = app.db.data_dir().join("mail");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+/// The last 6-digit code mailed to `email`.
+pub fn last_code_for(app: &TestApp, email: &str) -> String {
+    let mails = sent_mail(app);
+    let mail = mails
+        .iter()
+        .rev()
+        .find(|m| m.contains(&format!("To: {email}")))
+        .unwrap_or_else(|| panic!("no mail to {email}"));
+    let text = decode_mail(mail);
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(5))
+        .find(|&i| {
+            bytes[i..i + 6].iter().all(u8::is_ascii_digit)
+                && (i == 0 || !bytes[i - 1].is_ascii_digit())
+                && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_digit())
+        })
+        .map(|i| text[i..i + 6].to_owned())
+        .expect("a 6-digit code in the mail")
+}
+
+/// The bodies of a MIME message, decoded (quoted-printable and base64), so
+/// tests can search what a person would read.
+pub fn decode_mail(raw: &str) -> String {
+    use base64::Engine;
+    let raw = raw.replace("\r\n", "\n");
+    let mut out = String::new();
+    for part in raw.split("\n--") {
+        let Some((headers, body)) = part.split_once("\n\n") else {
+            continue;
+        };
+        let lower = headers.to_ascii_lowercase();
+        if lower.contains("content-transfer-encoding: base64") {
+            let joined: String = body.lines().take_while(|l| !l.starts_with("--")).collect();
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(joined.trim()) {
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        } else if lower.contains("content-transfer-encoding: quoted-printable") {
+            let soft = body.replace("=\n", "");
+            let b = soft.as_bytes();
+            let mut bytes = Vec::with_capacity(b.len());
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'='
+                    && i + 2 < b.len()
+                    && let Ok(v) = u8::from_str_radix(&soft[i + 1..i + 3], 16)
+                {
+                    bytes.push(v);
+                    i += 3;
+                    continue;
+                }
+                bytes.push(b[i]);
+                i += 1;
+            }
+            out.push_str(&String::from_utf8_lossy(&bytes));
+        } else {
+            out.push_str(body);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+impl TestApp {
+    /// POSTs JSON to the API.
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// PUTs JSON to the API.
+    pub async fn put_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .put(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("PUT")
+    }
+
+    /// A second browser (its own cookie jar) on the same app.
+    pub fn new_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap()
+    }
+
+    /// Registers, verifies with the mailed code, and stays signed in on `client`.
+    pub async fn verified_user(&self, client: &reqwest::Client, email: &str) -> serde_json::Value {
+        let r = client
+            .post(format!("{}/api/v1/auth/register", self.url))
+            .json(&serde_json::json!({"name": "Test Person", "email": email, "password": "Str0ng!pass"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "register {email}");
+        self.run_jobs().await;
+        let code = last_code_for(self, email);
+        let r = client
+            .post(format!("{}/api/v1/auth/verify-email", self.url))
+            .json(&serde_json::json!({"code": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204, "verify {email}");
+        client
+            .get(format!("{}/api/v1/user/me", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in a seeded demo account on `client`.
+    pub async fn sign_in_as(&self, client: &reqwest::Client, email: &str) {
+        let r = client
+            .post(format!("{}/api/v1/auth/login", self.url))
+            .json(&serde_json::json!({"email": email, "password": admit::services::seed::DEMO_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "sign in {email}");
+    }
+}
+
+/// Runs a raw query returning one text value.
+pub async fn raw_text(db: &TestDb, sql: &str) -> String {
+    raw_texts(db, sql)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no row for {sql}"))
+}
+
+/// Runs a raw query returning text values.
+pub async fn raw_texts(db: &TestDb, sql: &str) -> Vec<String> {
+    use sqlx::Connection;
+    match db.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
+            rows.into_iter().map(|(v,)| v).collect()
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
+            rows.into_iter().map(|(v,)| v).collect()
+        }
+    }
+}

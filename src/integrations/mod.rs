@@ -1,0 +1,3 @@
+//! Adapters to the outside world: mail (and later payments and rendering).
+
+pub mod mail;

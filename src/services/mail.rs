@@ -1,0 +1,172 @@
+//! Emails as outbox jobs: services queue a `send_email` job in the same
+//! transaction as the change that causes it; the worker renders the
+//! template in the recipient's language and hands it to the `Mailer`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{
+    domain::{Timestamp, money::Lang},
+    integrations::mail::{OutgoingMail, escape_html},
+    store::NewJob,
+};
+
+/// The job kind.
+pub const SEND_EMAIL: &str = "send_email";
+
+/// The templates admit sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Template {
+    /// The 6-digit verification code (`name`, `code`).
+    VerifyEmail,
+    /// Organizer application approved (`name`, `org`, `reason`, `url`).
+    ApplicationApproved,
+    /// Organizer application rejected (`name`, `org`, `reason`).
+    ApplicationRejected,
+    /// Invitation to join as door staff (`org`, `inviter`, `url`).
+    StaffInvitation,
+}
+
+/// The job payload.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EmailJob {
+    /// Recipient.
+    pub to: String,
+    /// Language of the message.
+    pub lang: Lang,
+    /// Which message.
+    pub template: Template,
+    /// Template variables.
+    pub vars: Value,
+}
+
+/// A `send_email` job for the outbox.
+pub fn job(to: &str, lang: Lang, template: Template, vars: Value, now: Timestamp) -> NewJob {
+    NewJob {
+        kind: SEND_EMAIL.into(),
+        payload: json!(EmailJob {
+            to: to.to_owned(),
+            lang,
+            template,
+            vars
+        }),
+        run_at: now,
+        dedupe_key: None,
+        max_attempts: 8,
+    }
+}
+
+fn var<'a>(vars: &'a Value, key: &str) -> &'a str {
+    vars.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Renders a job into a message: subject, text and HTML in its language.
+pub fn render(job: &EmailJob) -> OutgoingMail {
+    let v = &job.vars;
+    let (subject, lines): (String, Vec<String>) = match (job.template, job.lang) {
+        (Template::VerifyEmail, Lang::En) => (
+            format!("Your admit code: {}", var(v, "code")),
+            vec![
+                format!("Hi {},", var(v, "name")),
+                format!("Your verification code is {}.", var(v, "code")),
+                "It works once, for 10 minutes. If you did not sign up for admit, ignore this email.".into(),
+            ],
+        ),
+        (Template::VerifyEmail, Lang::Id) => (
+            format!("Kode admit Anda: {}", var(v, "code")),
+            vec![
+                format!("Halo {},", var(v, "name")),
+                format!("Kode verifikasi Anda adalah {}.", var(v, "code")),
+                "Kode ini hanya berlaku sekali, selama 10 menit. Jika Anda tidak mendaftar di admit, abaikan email ini."
+                    .into(),
+            ],
+        ),
+        (Template::ApplicationApproved, Lang::En) => (
+            format!("{} is approved as an organizer", var(v, "org")),
+            vec![
+                format!("Hi {},", var(v, "name")),
+                format!("Good news: {} can now create and sell events on admit.", var(v, "org")),
+                format!("Note from the admin: {}", var(v, "reason")),
+                format!("Open your dashboard: {}", var(v, "url")),
+            ],
+        ),
+        (Template::ApplicationApproved, Lang::Id) => (
+            format!("{} disetujui sebagai penyelenggara", var(v, "org")),
+            vec![
+                format!("Halo {},", var(v, "name")),
+                format!("Kabar baik: {} sekarang dapat membuat dan menjual acara di admit.", var(v, "org")),
+                format!("Catatan dari admin: {}", var(v, "reason")),
+                format!("Buka dasbor Anda: {}", var(v, "url")),
+            ],
+        ),
+        (Template::ApplicationRejected, Lang::En) => (
+            format!("Your organizer application for {}", var(v, "org")),
+            vec![
+                format!("Hi {},", var(v, "name")),
+                format!("We could not approve {} as an organizer.", var(v, "org")),
+                format!("Reason: {}", var(v, "reason")),
+                "You can apply again with the missing details.".into(),
+            ],
+        ),
+        (Template::ApplicationRejected, Lang::Id) => (
+            format!("Pengajuan penyelenggara untuk {}", var(v, "org")),
+            vec![
+                format!("Halo {},", var(v, "name")),
+                format!("Kami belum dapat menyetujui {} sebagai penyelenggara.", var(v, "org")),
+                format!("Alasan: {}", var(v, "reason")),
+                "Anda dapat mengajukan lagi dengan melengkapi data.".into(),
+            ],
+        ),
+        (Template::StaffInvitation, Lang::En) => (
+            format!("Join {} as door staff on admit", var(v, "org")),
+            vec![
+                format!("{} invited you to scan tickets for {}.", var(v, "inviter"), var(v, "org")),
+                format!("Accept by signing in or creating an account with this email: {}", var(v, "url")),
+                "The invitation is valid for 7 days.".into(),
+            ],
+        ),
+        (Template::StaffInvitation, Lang::Id) => (
+            format!("Bergabung dengan {} sebagai petugas pintu di admit", var(v, "org")),
+            vec![
+                format!("{} mengundang Anda untuk memindai tiket {}.", var(v, "inviter"), var(v, "org")),
+                format!("Terima dengan masuk atau membuat akun dengan email ini: {}", var(v, "url")),
+                "Undangan berlaku selama 7 hari.".into(),
+            ],
+        ),
+    };
+    let text = format!("{}\n\n-- admit\n", lines.join("\n\n"));
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"{}\"><body style=\"font-family:sans-serif\">{}<p>— admit</p></body></html>",
+        job.lang.tag(),
+        lines
+            .iter()
+            .map(|l| format!("<p>{}</p>", escape_html(l)))
+            .collect::<String>()
+    );
+    OutgoingMail {
+        to: job.to.clone(),
+        subject,
+        text,
+        html,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_escape_variables_in_html_and_speak_both_languages() {
+        let job = EmailJob {
+            to: "a@example.com".into(),
+            lang: Lang::Id,
+            template: Template::VerifyEmail,
+            vars: json!({"name": "<b>Dwi</b>", "code": "123456"}),
+        };
+        let m = render(&job);
+        assert_eq!(m.subject, "Kode admit Anda: 123456");
+        assert!(m.html.contains("&lt;b&gt;Dwi&lt;/b&gt;"));
+        assert!(m.text.contains("<b>Dwi</b>"), "plain text is not HTML");
+    }
+}
