@@ -7,6 +7,7 @@ pub mod pages;
 pub mod probes;
 pub mod security;
 pub mod session;
+mod test_hooks;
 
 use std::time::Duration;
 
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/metrics", axum::routing::get(probes::metrics))
         .route("/locale", axum::routing::post(pages::switch_locale))
         .nest("/api/v1", api::router())
+        .merge(test_hooks::router())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let opts = leptos_options.clone();
             move || app::shell(opts.clone())

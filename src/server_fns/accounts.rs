@@ -85,9 +85,13 @@ mod ssr {
         Ok(())
     }
 
-    /// Maps a service error for data-loading functions: pages turn these
-    /// into a sign-in redirect or a not-found page.
+    /// Maps a service error for data-loading functions and sets the
+    /// response status (401, 404…): pages turn these into a sign-in redirect
+    /// or a not-found page, API callers get the status.
     pub fn load_error(e: ServiceError) -> ServerFnError {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(e.status());
+        }
         match e {
             ServiceError::Unauthenticated => ServerFnError::new("unauthenticated"),
             ServiceError::NotFound => ServerFnError::new("not found"),

@@ -179,6 +179,8 @@ pub struct SpawnOptions {
     pub store: Option<StoreOptions>,
     /// Change settings before start.
     pub settings: Option<SettingsEdit>,
+    /// Environment for secrets and providers (e.g. `ADMIT_SMTP_URL`).
+    pub env: Vec<(&'static str, String)>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -201,7 +203,11 @@ pub async fn spawn_app_with(backend: Backend, opts: SpawnOptions) -> TestApp {
         f(&mut settings);
     }
     admit::telemetry::init_tracing(&settings);
-    let config = Config::from_settings(settings, |_| None).expect("config");
+    let env = opts.env;
+    let config = Config::from_settings(settings, |k| {
+        env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })
+    .expect("config");
     let store_opts = opts.store.unwrap_or(StoreOptions {
         max_connections: 8,
         ..StoreOptions::default()

@@ -4,7 +4,9 @@
 mod helpers;
 
 mod accounts;
+mod authz;
 mod config_doc;
 mod jobs;
 mod pages;
+mod smtp;
 mod store_contract;
