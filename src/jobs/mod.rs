@@ -47,7 +47,8 @@ async fn run(state: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
                 .store
                 .purge_finished_jobs(now.plus_millis(-KEEP_FINISHED_MS))
                 .await?;
-            tracing::info!(released, purged, "cleanup done");
+            let sessions = state.store.purge_expired_sessions(now).await?;
+            tracing::info!(released, purged, sessions, "cleanup done");
             Ok(())
         }
         crate::services::mail::SEND_EMAIL => {

@@ -16,7 +16,24 @@ both_backends!(
     periodic_jobs_are_scheduled_once_per_slot_across_instances,
     a_job_whose_worker_died_is_taken_again_after_its_lease,
     the_cleanup_job_releases_expired_holds,
+    the_cleanup_job_deletes_expired_sessions,
 );
+
+async fn the_cleanup_job_deletes_expired_sessions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    admit::services::seed::seed(&app.state).await.unwrap();
+    app.sign_in_as(&app.client, "attendee1@admit.test").await;
+    assert_eq!(raw_i64(&app.db, "SELECT COUNT(*) FROM sessions").await, 1);
+
+    // Idle past the session lifetime: the record is deleted in the background.
+    app.advance(Duration::from_secs(15 * 86_400));
+    jobs::schedule_periodic(&app.state).await.unwrap();
+    assert_eq!(app.run_jobs().await, 1);
+
+    assert_eq!(raw_i64(&app.db, "SELECT COUNT(*) FROM sessions").await, 0);
+    assert_eq!(app.get("/api/v1/user/me").await.status(), 401);
+    app.finish().await;
+}
 
 fn job(kind: &str, at: Timestamp, key: Option<String>, max_attempts: u32) -> NewJob {
     NewJob {
