@@ -273,3 +273,134 @@ mod slug_tests {
         assert!(slugify(&"a".repeat(200)).len() <= 60);
     }
 }
+
+/// One refund rule: `percent` back when cancelled at least `days_before`
+/// days before the event starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRule {
+    /// Days before the start.
+    pub days_before: u32,
+    /// Share refunded, 0–100.
+    pub percent: u8,
+}
+
+/// An event's refund policy: rules from the earliest cancellation to the
+/// latest. No rules means no refunds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundPolicy(Vec<RefundRule>);
+
+impl RefundPolicy {
+    /// Parses `"30:100,7:50"` (100 % until 30 days before, 50 % until 7
+    /// days, nothing after). Rules must name distinct days; percentages may
+    /// not grow as the event nears.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut rules = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (d, p) = part.split_once(':').ok_or_else(|| {
+                format!("write each refund rule as days:percent, e.g. 30:100 (got {part:?})")
+            })?;
+            let days_before: u32 = d
+                .trim()
+                .parse()
+                .map_err(|_| format!("{:?} is not a number of days", d.trim()))?;
+            let percent: u8 = p
+                .trim()
+                .trim_end_matches('%')
+                .parse()
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| format!("{:?} is not a percentage from 0 to 100", p.trim()))?;
+            rules.push(RefundRule {
+                days_before,
+                percent,
+            });
+        }
+        rules.sort_by_key(|r| std::cmp::Reverse(r.days_before));
+        for w in rules.windows(2) {
+            if w[0].days_before == w[1].days_before {
+                return Err(format!(
+                    "two refund rules for {} days before",
+                    w[0].days_before
+                ));
+            }
+            if w[1].percent > w[0].percent {
+                return Err("a refund cannot grow as the event gets closer".into());
+            }
+        }
+        Ok(Self(rules))
+    }
+
+    /// The stored form (`"30:100,7:50"`).
+    pub fn to_storage(&self) -> String {
+        self.0
+            .iter()
+            .map(|r| format!("{}:{}", r.days_before, r.percent))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The rules, earliest first.
+    pub fn rules(&self) -> &[RefundRule] {
+        &self.0
+    }
+
+    /// The share refunded when cancelling at `now` for an event at `starts_at`.
+    pub fn percent_at(&self, now: Timestamp, starts_at: Timestamp) -> u8 {
+        let ms_before = starts_at.as_millis() - now.as_millis();
+        self.0
+            .iter()
+            .find(|r| ms_before >= i64::from(r.days_before) * 86_400_000)
+            .map_or(0, |r| r.percent)
+    }
+}
+
+/// A tier's unit price at `now`: the early-bird price applies strictly
+/// before `until`, the regular price from then on.
+pub fn unit_price_at(regular: i64, early_bird: Option<(i64, Timestamp)>, now: Timestamp) -> i64 {
+    match early_bird {
+        Some((price, until)) if now < until => price,
+        _ => regular,
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn refund_policies_parse_and_apply_by_days_before() {
+        let p = RefundPolicy::parse("7:50, 30:100%").unwrap();
+        assert_eq!(p.to_storage(), "30:100,7:50");
+        let start = Timestamp::from_millis(100 * 86_400_000);
+        let days = |d: i64| Timestamp::from_millis(start.as_millis() - d * 86_400_000);
+        assert_eq!(p.percent_at(days(40), start), 100);
+        assert_eq!(p.percent_at(days(30), start), 100);
+        assert_eq!(p.percent_at(days(29), start), 50);
+        assert_eq!(p.percent_at(days(6), start), 0);
+        assert!(RefundPolicy::parse("30:50,7:100").is_err());
+        assert!(RefundPolicy::parse("30:101").is_err());
+        assert!(RefundPolicy::parse("soon:100").is_err());
+        assert_eq!(RefundPolicy::parse("").unwrap(), RefundPolicy::default());
+    }
+
+    proptest! {
+        #[test]
+        fn an_early_bird_price_applies_exactly_inside_its_window(
+            regular in 0i64..10_000_000, early in 0i64..10_000_000, until in 0i64..1_000_000, now in 0i64..1_000_000,
+        ) {
+            let price = unit_price_at(regular, Some((early, Timestamp::from_millis(until))), Timestamp::from_millis(now));
+            prop_assert_eq!(price, if now < until { early } else { regular });
+            prop_assert_eq!(unit_price_at(regular, None, Timestamp::from_millis(now)), regular);
+        }
+
+        #[test]
+        fn refunds_never_grow_as_the_event_nears(a in 0i64..400, b in 0i64..400) {
+            let p = RefundPolicy::parse("60:100,30:75,7:25").unwrap();
+            let start = Timestamp::from_millis(500 * 86_400_000);
+            let at = |d: i64| p.percent_at(Timestamp::from_millis(start.as_millis() - d * 86_400_000), start);
+            let (early, late) = if a >= b { (a, b) } else { (b, a) };
+            prop_assert!(at(early) >= at(late));
+        }
+    }
+}

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}", get(user))
         .route("/admin/users/{id}/admin", put(set_admin))
         .route("/admin/users/{id}/suspension", put(set_suspension))
+        .merge(super::api_events::router())
         .fallback(not_found)
 }
 
@@ -74,7 +75,18 @@ async fn not_found() -> Response {
         users,
         user,
         set_admin,
-        set_suspension
+        set_suspension,
+        super::api_events::list,
+        super::api_events::one,
+        super::api_events::tickets,
+        super::api_events::create,
+        super::api_events::update,
+        super::api_events::delete,
+        super::api_events::create_quota,
+        super::api_events::update_quota,
+        super::api_events::create_tier,
+        super::api_events::update_tier,
+        super::api_events::delete_tier
     ),
     components(schemas(
         RegisterBody,
@@ -89,7 +101,13 @@ async fn not_found() -> Response {
         UserList,
         AdminFlag,
         SuspensionFlag,
-        ErrorView
+        ErrorView,
+        super::api_events::NewEventBody,
+        super::api_events::UpdateEventBody,
+        super::api_events::Created,
+        super::api_events::QuotaBody,
+        crate::services::events::EventInput,
+        crate::services::events::TierInput
     ))
 )]
 pub struct ApiDoc;

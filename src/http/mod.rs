@@ -2,6 +2,7 @@
 //! cross-cutting layers (request ids, CSRF, security headers).
 
 pub mod api;
+pub mod api_events;
 pub mod identity;
 pub mod pages;
 pub mod probes;

@@ -3,7 +3,8 @@
 use crate::{
     domain::{
         Availability, Currency, EventId, EventStatus, Money, Timestamp,
-        catalogue::sale_window_open, money::Lang,
+        catalogue::{sale_window_open, unit_price_at},
+        money::Lang,
     },
     error::ServiceError,
     server_fns::views::{EventCardView, EventListView, EventPageView, TierView},
@@ -79,10 +80,11 @@ pub async fn event_page(
         .filter(|t| !t.hidden)
         .map(|t| {
             let available = Availability::of_tier(&t.quotas);
+            let price = unit_price_at(t.price_minor, t.early_bird, now);
             let on_sale = event_open && sale_window_open(now, t.sale_starts_at, t.sale_ends_at);
             TierView {
                 id: t.id.to_string(),
-                price_label: Money::from_minor(t.price_minor, currency).format(lang),
+                price_label: Money::from_minor(price, currency).format(lang),
                 max_pickable: if on_sale {
                     available.max_pickable(t.max_per_order)
                 } else {
@@ -93,7 +95,7 @@ pub async fn event_page(
                 on_sale,
                 name: t.name,
                 description: t.description,
-                price_minor: t.price_minor,
+                price_minor: price,
             }
         })
         .collect();

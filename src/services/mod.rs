@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod admin;
 pub mod authz;
 pub mod catalogue;
+pub mod events;
 pub mod format;
 pub mod mail;
 pub mod organizers;

@@ -388,6 +388,7 @@ pub async fn seed(state: &AppState) -> Result<SeedOutcome, ServiceError> {
                     sale_ends_at: None,
                     hidden: false,
                     position: pos as i64,
+                    early_bird: None,
                     quota_ids: vec![quota.clone()],
                 })
                 .await?;

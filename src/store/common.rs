@@ -279,8 +279,9 @@ macro_rules! impl_store {
                         let id = $crate::store::new_id();
                         sqlx::query(
                             "INSERT INTO tiers (id, event_id, name, description, price_minor, max_per_order,
-                                                sale_starts_at, sale_ends_at, hidden, position)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                                sale_starts_at, sale_ends_at, hidden, position,
+                                                early_bird_price_minor, early_bird_until)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                         )
                         .bind(&id)
                         .bind(t.event_id.as_str())
@@ -292,6 +293,8 @@ macro_rules! impl_store {
                         .bind(t.sale_ends_at.map(|x| x.as_millis()))
                         .bind(t.hidden)
                         .bind(t.position)
+                        .bind(t.early_bird.map(|(p, _)| p))
+                        .bind(t.early_bird.map(|(_, u)| u.as_millis()))
                         .execute(&mut *tx)
                         .await?;
                         for q in &t.quota_ids {
@@ -415,13 +418,17 @@ macro_rules! impl_store {
                         sale_starts_at: Option<i64>,
                         sale_ends_at: Option<i64>,
                         hidden: bool,
+                        early_bird_price_minor: Option<i64>,
+                        early_bird_until: Option<i64>,
+                        quota_id: Option<String>,
                         size: Option<i64>,
                         sold: Option<i64>,
                         held: Option<i64>,
                     }
                     let rows: Vec<Row> = sqlx::query_as(
                         "SELECT t.id, t.name, t.description, t.price_minor, t.max_per_order, t.sale_starts_at,
-                                t.sale_ends_at, t.hidden, q.size, q.sold, q.held
+                                t.sale_ends_at, t.hidden, t.early_bird_price_minor, t.early_bird_until,
+                                q.id AS quota_id, q.size, q.sold, q.held
                          FROM tiers t
                          LEFT JOIN tier_quotas tq ON tq.tier_id = t.id
                          LEFT JOIN quotas q ON q.id = tq.quota_id
@@ -443,11 +450,17 @@ macro_rules! impl_store {
                                 sale_starts_at: r.sale_starts_at.map($crate::domain::Timestamp::from_millis),
                                 sale_ends_at: r.sale_ends_at.map($crate::domain::Timestamp::from_millis),
                                 hidden: r.hidden,
+                                early_bird: r
+                                    .early_bird_price_minor
+                                    .zip(r.early_bird_until)
+                                    .map(|(p, u)| (p, $crate::domain::Timestamp::from_millis(u))),
+                                quota_ids: Vec::new(),
                                 quotas: Vec::new(),
                             });
                         }
-                        if let (Some(size), Some(sold), Some(held)) = (r.size, r.sold, r.held) {
+                        if let (Some(id), Some(size), Some(sold), Some(held)) = (r.quota_id, r.size, r.sold, r.held) {
                             let tier = tiers.last_mut().expect("pushed above");
+                            tier.quota_ids.push($crate::domain::QuotaId::from_string(id));
                             tier.quotas.push($crate::domain::QuotaLevel { size, sold, held });
                         }
                     }

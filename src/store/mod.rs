@@ -19,11 +19,15 @@ use crate::domain::{
 mod common;
 #[macro_use]
 mod accounts_sql;
+#[macro_use]
+mod catalogue_sql;
 pub mod accounts;
+pub mod catalogue;
 mod postgres;
 mod sqlite;
 
 pub use accounts::AccountStore;
+pub use catalogue::CatalogueStore;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -229,6 +233,8 @@ pub struct NewTier {
     pub hidden: bool,
     /// Display order.
     pub position: i64,
+    /// Early-bird price and the instant it ends.
+    pub early_bird: Option<(i64, Timestamp)>,
     /// The quotas it draws on (at least one).
     pub quota_ids: Vec<QuotaId>,
 }
@@ -319,6 +325,10 @@ pub struct TierRecord {
     pub sale_ends_at: Option<Timestamp>,
     /// Hidden tier.
     pub hidden: bool,
+    /// Early-bird price and the instant it ends.
+    pub early_bird: Option<(i64, Timestamp)>,
+    /// Quotas it draws on, with their levels.
+    pub quota_ids: Vec<QuotaId>,
     /// Levels of its quotas.
     pub quotas: Vec<QuotaLevel>,
 }
@@ -416,7 +426,7 @@ pub struct JobCounts {
 
 /// The storage contract. Every method is one transaction. Account storage
 /// is a supertrait so each area keeps its own file.
-pub trait Store: AccountStore + Send + Sync + 'static {
+pub trait Store: AccountStore + CatalogueStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Checks the database answers (readiness).

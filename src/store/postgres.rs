@@ -67,3 +67,4 @@ impl PgStore {
 
 impl_store!(PgStore);
 impl_account_store!(PgStore);
+impl_catalogue_store!(PgStore);

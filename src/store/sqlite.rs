@@ -82,3 +82,4 @@ impl SqliteStore {
 
 impl_store!(SqliteStore);
 impl_account_store!(SqliteStore);
+impl_catalogue_store!(SqliteStore);

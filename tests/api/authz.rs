@@ -158,7 +158,62 @@ async fn world(app: &TestApp) -> World {
             .unwrap();
         apps.push(org["id"].as_str().unwrap().to_owned());
     }
+    // X's published event (by id), one of its quotas and tiers, and a draft
+    // event of X with a tier, created through the API by X's owner.
+    let event_id = raw_text(
+        &app.db,
+        &format!("SELECT id FROM events WHERE slug = '{event}'"),
+    )
+    .await;
+    let quota = raw_text(
+        &app.db,
+        &format!("SELECT id FROM quotas WHERE event_id = '{event_id}' LIMIT 1"),
+    )
+    .await;
+    let tier = raw_text(
+        &app.db,
+        &format!("SELECT id FROM tiers WHERE event_id = '{event_id}' LIMIT 1"),
+    )
+    .await;
+    let owner_x = &clients[3];
+    let draft: Value = owner_x
+        .post(format!("{}/api/v1/events", app.url))
+        .json(&json!({"org_id": x, "title": "Draft of X", "category": "arts", "venue": "V", "city": "Jakarta",
+                      "starts_at": "2030-01-01T19:00", "ends_at": "2030-01-01T22:00", "time_zone": "Asia/Jakarta", "currency": "IDR"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let draft = draft["id"].as_str().expect("draft created").to_owned();
+    let dq: Value = owner_x
+        .post(format!("{}/api/v1/events/{draft}/quotas", app.url))
+        .json(&json!({"name": "Capacity", "size": 10}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dt: Value = owner_x
+        .post(format!("{}/api/v1/events/{draft}/tiers", app.url))
+        .json(&json!({"name": "Regular", "price_minor": 1000, "quota_ids": [dq["id"]]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let vars = BTreeMap::from([
+        ("{EVENT_X_ID}", event_id),
+        ("{QUOTA_X}", quota),
+        ("{TIER_X}", tier),
+        ("{DRAFT_X}", draft),
+        (
+            "{TIER_DRAFT_X}",
+            dt["id"].as_str().expect("tier created").to_owned(),
+        ),
         ("{X}", x),
         ("{Y}", y),
         ("{A}", a),
@@ -429,6 +484,10 @@ async fn fingerprint(app: &TestApp) -> Vec<i64> {
         "SELECT COUNT(*) FROM invitations WHERE accepted_at IS NOT NULL",
         "SELECT COUNT(*) FROM sessions",
         "SELECT COUNT(*) FROM jobs",
+        "SELECT COUNT(*) FROM events",
+        "SELECT COUNT(*) FROM events WHERE status = 'published'",
+        "SELECT COUNT(*) FROM tiers",
+        "SELECT COUNT(*) FROM quotas",
     ] {
         out.push(crate::helpers::raw_i64(&app.db, sql).await);
     }

@@ -389,6 +389,7 @@ pub async fn fixture(
             sale_ends_at: None,
             hidden: false,
             position: 0,
+            early_bird: None,
             quota_ids: vec![quota.clone()],
         })
         .await

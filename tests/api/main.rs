@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod authz;
+mod catalogue;
 mod config_doc;
 mod jobs;
 mod pages;

@@ -1,0 +1,474 @@
+//! Organizers managing their catalogue: events, quotas and tiers.
+
+use jiff::{civil::DateTime, tz::TimeZone};
+
+use crate::{
+    domain::{
+        Category, Currency, EventId, EventStatus, OrgId, QuotaId, TierId, Timestamp,
+        catalogue::{RefundPolicy, slugify},
+    },
+    error::ServiceError,
+    services::authz::{Identity, Viewer},
+    state::AppState,
+    store::{
+        Conflict, EventRecord, NewEvent, NewQuota, NewTier, StoreError,
+        catalogue::{EventFields, TierFields},
+    },
+};
+
+/// An event as typed into the form or sent to the API. Times are local to
+/// `time_zone`, as `YYYY-MM-DDTHH:MM` (what `<input type=datetime-local>` sends).
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct EventInput {
+    /// Title.
+    pub title: String,
+    /// Markdown description.
+    #[serde(default)]
+    pub description: String,
+    /// Category value (`music`, `conference`, …).
+    pub category: String,
+    /// Venue.
+    pub venue: String,
+    /// Street address.
+    #[serde(default)]
+    pub address: String,
+    /// City.
+    pub city: String,
+    /// Local start.
+    pub starts_at: String,
+    /// Local end.
+    pub ends_at: String,
+    /// IANA zone, e.g. `Asia/Jakarta`.
+    pub time_zone: String,
+    /// ISO currency.
+    pub currency: String,
+    /// Terms and conditions.
+    #[serde(default)]
+    pub terms: String,
+    /// Refund rules, `days:percent,…`.
+    #[serde(default)]
+    pub refund_policy: String,
+}
+
+fn invalid(msg: impl Into<String>) -> ServiceError {
+    ServiceError::Invalid(msg.into())
+}
+
+/// Parses a local `YYYY-MM-DDTHH:MM` in a zone to a UTC instant.
+pub fn parse_local(s: &str, zone: &str) -> Result<Timestamp, ServiceError> {
+    let tz = TimeZone::get(zone).map_err(|_| {
+        invalid(format!(
+            "Unknown time zone {zone:?}; use one like Asia/Jakarta."
+        ))
+    })?;
+    let dt: DateTime = s.trim().parse().map_err(|_| {
+        invalid(format!(
+            "{s:?} is not a date and time; use YYYY-MM-DDTHH:MM."
+        ))
+    })?;
+    let zoned = dt
+        .to_zoned(tz)
+        .map_err(|_| invalid(format!("{s:?} does not exist in {zone}.")))?;
+    Ok(Timestamp::from_millis(zoned.timestamp().as_millisecond()))
+}
+
+/// Formats an instant as local `YYYY-MM-DDTHH:MM` for a form field.
+pub fn format_local(at: Timestamp, zone: &str) -> String {
+    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(at.as_millis())
+        .map(|t| t.to_zoned(tz).strftime("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, ServiceError> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(invalid(format!("Enter the {field}.")));
+    }
+    if v.chars().count() > max
+        || v.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(invalid(format!(
+            "The {field} must be at most {max} characters."
+        )));
+    }
+    Ok(v.to_owned())
+}
+
+/// Validates an event form into storable fields.
+pub fn parse_event(input: &EventInput) -> Result<EventFields, ServiceError> {
+    let time_zone = input.time_zone.trim().to_owned();
+    let starts_at = parse_local(&input.starts_at, &time_zone)?;
+    let ends_at = parse_local(&input.ends_at, &time_zone)?;
+    if ends_at <= starts_at {
+        return Err(invalid("The event must end after it starts."));
+    }
+    let category = Category::parse(input.category.trim()).ok_or_else(|| {
+        invalid("Choose a category: music, conference, workshop, sports, arts, food or other.")
+    })?;
+    let currency = Currency::parse(&input.currency)
+        .map_err(|e| invalid(format!("Choose a currency: {e}.")))?;
+    let refund_policy = RefundPolicy::parse(&input.refund_policy)
+        .map_err(|e| invalid(format!("Refund policy: {e}.")))?;
+    Ok(EventFields {
+        title: text("title", &input.title, 200, true)?,
+        description: text("description", &input.description, 20_000, false)?,
+        category,
+        venue: text("venue", &input.venue, 200, true)?,
+        address: text("address", &input.address, 300, false)?,
+        city: text("city", &input.city, 100, true)?,
+        starts_at,
+        ends_at,
+        time_zone,
+        currency,
+        terms: text("terms", &input.terms, 20_000, false)?,
+        refund_policy: refund_policy.to_storage(),
+    })
+}
+
+/// Loads an event the viewer may manage: owners of its organization and
+/// admins. Anyone else gets `NotFound`, exactly as for a missing event.
+pub async fn managed_event<'a>(
+    state: &AppState,
+    who: &'a Identity,
+    id: &EventId,
+) -> Result<(EventRecord, &'a Viewer), ServiceError> {
+    let viewer = who.require_user()?;
+    let event = state.store.event(id).await?.ok_or(ServiceError::NotFound)?;
+    who.require_owner(&OrgId::from_string(event.org_id.clone()))?;
+    Ok((event, viewer))
+}
+
+/// Creates a draft event for an organization the viewer owns.
+#[tracing::instrument(skip(state, who, input))]
+pub async fn create_event(
+    state: &AppState,
+    who: &Identity,
+    org: &OrgId,
+    input: &EventInput,
+) -> Result<EventId, ServiceError> {
+    who.require_owner(org)?;
+    let organization = state
+        .store
+        .organization(org)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if organization.status != "approved" {
+        return Err(ServiceError::Forbidden(
+            "This organization is not approved yet.".into(),
+        ));
+    }
+    let f = parse_event(input)?;
+    let now = state.now();
+    let base = slugify(&f.title);
+    // Collision-safe slug: the plain one, then numbered ones.
+    for n in 1..=50 {
+        let slug = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let created = state
+            .store
+            .create_event(NewEvent {
+                org_id: org.clone(),
+                slug,
+                title: f.title.clone(),
+                description: f.description.clone(),
+                category: f.category,
+                venue: f.venue.clone(),
+                address: f.address.clone(),
+                city: f.city.clone(),
+                starts_at: f.starts_at,
+                ends_at: f.ends_at,
+                time_zone: f.time_zone.clone(),
+                currency: f.currency,
+                now,
+            })
+            .await;
+        match created {
+            Err(StoreError::Conflict(Conflict::DuplicateSlug(_))) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(id) => {
+                // Terms and refund policy are not part of NewEvent; store them now.
+                state.store.update_event(&id, &f, now).await?;
+                return Ok(id);
+            }
+        }
+    }
+    Err(ServiceError::Conflict(
+        "Choose a more distinctive title: too many events share this one.".into(),
+    ))
+}
+
+/// Replaces an event's details.
+#[tracing::instrument(skip(state, who, input))]
+pub async fn update_event(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    input: &EventInput,
+) -> Result<(), ServiceError> {
+    let (event, _) = managed_event(state, who, id).await?;
+    let f = parse_event(input)?;
+    let take_up = state.store.event_take_up(id).await?;
+    if take_up.orders > 0 && f.currency.code() != event.currency {
+        return Err(invalid(
+            "The currency cannot change once tickets were ordered.",
+        ));
+    }
+    Ok(state.store.update_event(id, &f, state.now()).await?)
+}
+
+/// Publishes a draft (it needs at least one visible tier) or unpublishes
+/// (only while nothing is sold or held).
+#[tracing::instrument(skip(state, who))]
+pub async fn set_published(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    publish: bool,
+) -> Result<(), ServiceError> {
+    let (event, _) = managed_event(state, who, id).await?;
+    let now = state.now();
+    if publish {
+        if event.status() == EventStatus::Cancelled {
+            return Err(invalid("A cancelled event cannot be published again."));
+        }
+        let tiers = state.store.tiers_of_event(id).await?;
+        if !tiers.iter().any(|t| !t.hidden) {
+            return Err(invalid(
+                "Add at least one visible ticket tier before publishing.",
+            ));
+        }
+        Ok(state
+            .store
+            .set_event_status(id, EventStatus::Published, now)
+            .await?)
+    } else if event.status() != EventStatus::Published
+        || state.store.unpublish_event(id, now).await?
+    {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(
+            "Tickets are already sold or held, so the event cannot be unpublished.".into(),
+        ))
+    }
+}
+
+/// Deletes an event that never had an order.
+#[tracing::instrument(skip(state, who))]
+pub async fn delete_event(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+) -> Result<(), ServiceError> {
+    managed_event(state, who, id).await?;
+    if state.store.delete_event(id).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(
+            "This event has orders, so it cannot be deleted.".into(),
+        ))
+    }
+}
+
+/// Adds a quota to an event.
+pub async fn create_quota(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    name: &str,
+    size: i64,
+) -> Result<QuotaId, ServiceError> {
+    managed_event(state, who, id).await?;
+    let name = text("quota name", name, 100, true)?;
+    if !(0..=10_000_000).contains(&size) {
+        return Err(invalid("A quota's size must be between 0 and 10,000,000."));
+    }
+    Ok(state
+        .store
+        .create_quota(NewQuota {
+            event_id: id.clone(),
+            name,
+            size,
+        })
+        .await?)
+}
+
+/// Renames or resizes a quota; never below what is sold or held.
+pub async fn update_quota(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    quota: &QuotaId,
+    name: &str,
+    size: i64,
+) -> Result<(), ServiceError> {
+    managed_event(state, who, id).await?;
+    let name = text("quota name", name, 100, true)?;
+    if !(0..=10_000_000).contains(&size) {
+        return Err(invalid("A quota's size must be between 0 and 10,000,000."));
+    }
+    Ok(state.store.update_quota(id, quota, &name, size).await?)
+}
+
+/// A tier as typed into the form or sent to the API.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct TierInput {
+    /// Name.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Price in minor units (0: free).
+    pub price_minor: i64,
+    /// Per-order limit (default 10).
+    #[serde(default)]
+    pub max_per_order: Option<u32>,
+    /// Local sale start (optional).
+    #[serde(default)]
+    pub sale_starts_at: Option<String>,
+    /// Local sale end (optional).
+    #[serde(default)]
+    pub sale_ends_at: Option<String>,
+    /// Hidden behind an access code.
+    #[serde(default)]
+    pub hidden: bool,
+    /// Early-bird price (optional).
+    #[serde(default)]
+    pub early_bird_price_minor: Option<i64>,
+    /// Local end of the early-bird price.
+    #[serde(default)]
+    pub early_bird_until: Option<String>,
+    /// Quotas the tier draws on.
+    pub quota_ids: Vec<String>,
+}
+
+fn optional_local(s: &Option<String>, zone: &str) -> Result<Option<Timestamp>, ServiceError> {
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => parse_local(v, zone).map(Some),
+    }
+}
+
+fn parse_tier(input: &TierInput, zone: &str) -> Result<TierFields, ServiceError> {
+    if !(0..=1_000_000_000_000).contains(&input.price_minor) {
+        return Err(invalid("A price must be zero or more."));
+    }
+    let max_per_order = input.max_per_order.unwrap_or(10);
+    if !(1..=100).contains(&max_per_order) {
+        return Err(invalid("The per-order limit must be between 1 and 100."));
+    }
+    let sale_starts_at = optional_local(&input.sale_starts_at, zone)?;
+    let sale_ends_at = optional_local(&input.sale_ends_at, zone)?;
+    if let (Some(s), Some(e)) = (sale_starts_at, sale_ends_at)
+        && e <= s
+    {
+        return Err(invalid("The sale must end after it starts."));
+    }
+    let early_bird = match (
+        input.early_bird_price_minor,
+        optional_local(&input.early_bird_until, zone)?,
+    ) {
+        (None, None) => None,
+        (Some(p), Some(until)) if (0..input.price_minor).contains(&p) => Some((p, until)),
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "The early-bird price must be below the regular price.",
+            ));
+        }
+        _ => {
+            return Err(invalid(
+                "Give both the early-bird price and until when it applies.",
+            ));
+        }
+    };
+    let quota_ids = input
+        .quota_ids
+        .iter()
+        .map(|q| QuotaId::parse(q).ok_or_else(|| invalid("Choose the quotas this tier draws on.")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if quota_ids.is_empty() {
+        return Err(invalid("Choose at least one quota for this tier."));
+    }
+    Ok(TierFields {
+        name: text("tier name", &input.name, 100, true)?,
+        description: text("tier description", &input.description, 2000, false)?,
+        price_minor: input.price_minor,
+        max_per_order,
+        sale_starts_at,
+        sale_ends_at,
+        hidden: input.hidden,
+        early_bird,
+        quota_ids,
+    })
+}
+
+/// Adds a tier.
+pub async fn create_tier(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    input: &TierInput,
+) -> Result<TierId, ServiceError> {
+    let (event, _) = managed_event(state, who, id).await?;
+    let f = parse_tier(input, &event.time_zone)?;
+    let position = state.store.tiers_of_event(id).await?.len() as i64;
+    Ok(state
+        .store
+        .create_tier(NewTier {
+            event_id: id.clone(),
+            name: f.name,
+            description: f.description,
+            price_minor: f.price_minor,
+            max_per_order: f.max_per_order,
+            sale_starts_at: f.sale_starts_at,
+            sale_ends_at: f.sale_ends_at,
+            hidden: f.hidden,
+            position,
+            early_bird: f.early_bird,
+            quota_ids: f.quota_ids,
+        })
+        .await?)
+}
+
+/// Changes a tier.
+pub async fn update_tier(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    tier: &TierId,
+    input: &TierInput,
+) -> Result<(), ServiceError> {
+    let (event, _) = managed_event(state, who, id).await?;
+    let f = parse_tier(input, &event.time_zone)?;
+    Ok(state.store.update_tier(id, tier, &f).await?)
+}
+
+/// Deletes a tier that was never ordered.
+pub async fn delete_tier(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    tier: &TierId,
+) -> Result<(), ServiceError> {
+    managed_event(state, who, id).await?;
+    if !state
+        .store
+        .tiers_of_event(id)
+        .await?
+        .iter()
+        .any(|t| &t.id == tier)
+    {
+        return Err(ServiceError::NotFound);
+    }
+    if state.store.delete_tier(id, tier).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(
+            "This tier has orders, so it cannot be deleted.".into(),
+        ))
+    }
+}

@@ -1,0 +1,268 @@
+//! Catalogue management store methods, written once for both backends.
+
+macro_rules! impl_catalogue_store {
+    ($store:ty) => {
+        impl $crate::store::catalogue::CatalogueStore for $store {
+            fn event<'a>(
+                &'a self,
+                id: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<$crate::store::EventRecord>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT e.id, e.org_id, o.name AS org_name, e.slug, e.title, e.description, e.category, e.venue,
+                                e.address, e.city, e.starts_at, e.ends_at, e.time_zone, e.currency, e.status
+                         FROM events e JOIN organizations o ON o.id = e.org_id WHERE e.id = $1",
+                    )
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn event_extras<'a>(
+                &'a self,
+                id: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<$crate::store::catalogue::EventExtras>>>
+            {
+                Box::pin(async move {
+                    Ok(sqlx::query_as("SELECT terms, refund_policy FROM events WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_optional(&self.pool)
+                        .await?)
+                })
+            }
+
+            fn update_event<'a>(
+                &'a self,
+                id: &'a $crate::domain::EventId,
+                f: &'a $crate::store::catalogue::EventFields,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query(
+                            "UPDATE events SET title = $2, description = $3, category = $4, venue = $5, address = $6,
+                                    city = $7, starts_at = $8, ends_at = $9, time_zone = $10, currency = $11, terms = $12,
+                                    refund_policy = $13, updated_at = $14
+                             WHERE id = $1",
+                        )
+                        .bind(id.as_str())
+                        .bind(&f.title)
+                        .bind(&f.description)
+                        .bind(f.category.as_str())
+                        .bind(&f.venue)
+                        .bind(&f.address)
+                        .bind(&f.city)
+                        .bind(f.starts_at.as_millis())
+                        .bind(f.ends_at.as_millis())
+                        .bind(&f.time_zone)
+                        .bind(f.currency.code())
+                        .bind(&f.terms)
+                        .bind(&f.refund_policy)
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                        if r.rows_affected() == 0 {
+                            return Err($crate::store::StoreError::NotFound);
+                        }
+                        tx.commit().await?;
+                        Ok(())
+                    })
+                    .await
+                })
+            }
+
+            fn event_take_up<'a>(
+                &'a self,
+                id: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<$crate::store::catalogue::EventTakeUp>> {
+                Box::pin(async move {
+                    let (sold, held): (Option<i64>, Option<i64>) =
+                        sqlx::query_as("SELECT CAST(SUM(sold) AS BIGINT), CAST(SUM(held) AS BIGINT) FROM quotas WHERE event_id = $1")
+                            .bind(id.as_str())
+                            .fetch_one(&self.pool)
+                            .await?;
+                    let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE event_id = $1")
+                        .bind(id.as_str())
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok($crate::store::catalogue::EventTakeUp {
+                        sold: sold.unwrap_or(0),
+                        held: held.unwrap_or(0),
+                        orders,
+                    })
+                })
+            }
+
+            fn unpublish_event<'a>(
+                &'a self,
+                id: &'a $crate::domain::EventId,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<bool>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query(
+                            "UPDATE events SET status = 'draft', updated_at = $2
+                             WHERE id = $1 AND status = 'published'
+                               AND NOT EXISTS (SELECT 1 FROM quotas WHERE event_id = $1 AND (sold > 0 OR held > 0))",
+                        )
+                        .bind(id.as_str())
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        Ok(r.rows_affected() == 1)
+                    })
+                    .await
+                })
+            }
+
+            fn delete_event<'a>(
+                &'a self,
+                id: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<bool>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query(
+                            "DELETE FROM events WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM orders WHERE event_id = $1)",
+                        )
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        Ok(r.rows_affected() == 1)
+                    })
+                    .await
+                })
+            }
+
+            fn quotas_of_event<'a>(
+                &'a self,
+                id: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Vec<$crate::store::catalogue::QuotaRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as("SELECT id, name, size, sold, held FROM quotas WHERE event_id = $1 ORDER BY name, id")
+                        .bind(id.as_str())
+                        .fetch_all(&self.pool)
+                        .await?)
+                })
+            }
+
+            fn update_quota<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                quota: &'a $crate::domain::QuotaId,
+                name: &'a str,
+                size: i64,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query("UPDATE quotas SET name = $3, size = $4 WHERE id = $1 AND event_id = $2")
+                            .bind(quota.as_str())
+                            .bind(event.as_str())
+                            .bind(name)
+                            .bind(size)
+                            .execute(&mut *tx)
+                            .await;
+                        let r = match r {
+                            Err(sqlx::Error::Database(db)) if matches!(db.kind(), sqlx::error::ErrorKind::CheckViolation) => {
+                                return Err($crate::store::StoreError::Refused(
+                                    "A quota cannot be smaller than what is already sold or held.".into(),
+                                ));
+                            }
+                            other => other?,
+                        };
+                        if r.rows_affected() == 0 {
+                            return Err($crate::store::StoreError::NotFound);
+                        }
+                        tx.commit().await?;
+                        Ok(())
+                    })
+                    .await
+                })
+            }
+
+            fn update_tier<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                tier: &'a $crate::domain::TierId,
+                f: &'a $crate::store::catalogue::TierFields,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    if f.quota_ids.is_empty() {
+                        return Err($crate::store::StoreError::Refused("A tier must draw on at least one quota.".into()));
+                    }
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query(
+                            "UPDATE tiers SET name = $3, description = $4, price_minor = $5, max_per_order = $6,
+                                    sale_starts_at = $7, sale_ends_at = $8, hidden = $9, early_bird_price_minor = $10,
+                                    early_bird_until = $11
+                             WHERE id = $1 AND event_id = $2",
+                        )
+                        .bind(tier.as_str())
+                        .bind(event.as_str())
+                        .bind(&f.name)
+                        .bind(&f.description)
+                        .bind(f.price_minor)
+                        .bind(i64::from(f.max_per_order))
+                        .bind(f.sale_starts_at.map(|t| t.as_millis()))
+                        .bind(f.sale_ends_at.map(|t| t.as_millis()))
+                        .bind(f.hidden)
+                        .bind(f.early_bird.map(|(p, _)| p))
+                        .bind(f.early_bird.map(|(_, t)| t.as_millis()))
+                        .execute(&mut *tx)
+                        .await?;
+                        if r.rows_affected() == 0 {
+                            return Err($crate::store::StoreError::NotFound);
+                        }
+                        sqlx::query("DELETE FROM tier_quotas WHERE tier_id = $1").bind(tier.as_str()).execute(&mut *tx).await?;
+                        for q in &f.quota_ids {
+                            let linked = sqlx::query(
+                                "INSERT INTO tier_quotas (tier_id, quota_id) SELECT $1, id FROM quotas WHERE id = $2 AND event_id = $3",
+                            )
+                            .bind(tier.as_str())
+                            .bind(q.as_str())
+                            .bind(event.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                            if linked.rows_affected() != 1 {
+                                return Err($crate::store::StoreError::Refused(format!("Quota {q} does not belong to this event.")));
+                            }
+                        }
+                        tx.commit().await?;
+                        Ok(())
+                    })
+                    .await
+                })
+            }
+
+            fn delete_tier<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                tier: &'a $crate::domain::TierId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<bool>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query(
+                            "DELETE FROM tiers WHERE id = $1 AND event_id = $2
+                               AND NOT EXISTS (SELECT 1 FROM order_items WHERE tier_id = $1)",
+                        )
+                        .bind(tier.as_str())
+                        .bind(event.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        Ok(r.rows_affected() == 1)
+                    })
+                    .await
+                })
+            }
+        }
+    };
+}

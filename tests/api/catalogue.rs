@@ -1,0 +1,404 @@
+//! Organizers managing events, quotas and tiers through the REST API.
+
+use serde_json::{Value, json};
+
+use crate::{
+    both_backends,
+    helpers::{Backend, TestApp, raw_text, spawn_app},
+};
+
+both_backends!(
+    an_owner_builds_an_event_with_two_tiers_sharing_a_quota_and_publishes_it,
+    slugs_stay_unique_when_titles_repeat,
+    a_quota_cannot_shrink_below_what_is_held,
+    an_event_with_holds_cannot_be_unpublished_or_deleted,
+    another_organizer_can_neither_see_nor_change_a_draft,
+    bad_event_input_gets_a_clear_message,
+);
+
+fn event_body(org: &str, title: &str) -> Value {
+    json!({"org_id": org, "title": title, "description": "Two sets.\n\nBring friends.", "category": "music",
+           "venue": "Taman Ismail Marzuki", "city": "Jakarta", "starts_at": "2030-03-02T19:30", "ends_at": "2030-03-02T23:00",
+           "time_zone": "Asia/Jakarta", "currency": "IDR", "refund_policy": "30:100,7:50", "terms": "No re-entry."})
+}
+
+async fn owner_of_x(app: &TestApp) -> String {
+    admit::services::seed::seed(&app.state).await.unwrap();
+    app.sign_in_as(&app.client, "owner@jakarta-live.test").await;
+    raw_text(
+        &app.db,
+        "SELECT id FROM organizations WHERE slug = 'jakarta-live'",
+    )
+    .await
+}
+
+async fn created(r: reqwest::Response) -> String {
+    assert_eq!(r.status(), 201, "created");
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn an_owner_builds_an_event_with_two_tiers_sharing_a_quota_and_publishes_it(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let org = owner_of_x(&app).await;
+    let event = created(
+        app.post_json("/api/v1/events", event_body(&org, "Kroncong Revival"))
+            .await,
+    )
+    .await;
+    let venue = created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/quotas"),
+            json!({"name": "Venue", "size": 500}),
+        )
+        .await,
+    )
+    .await;
+    let vip_only = created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/quotas"),
+            json!({"name": "VIP seats", "size": 3}),
+        )
+        .await,
+    )
+    .await;
+
+    // Publishing needs a visible tier.
+    let r = app
+        .client
+        .put(format!("{}/api/v1/events/{event}", app.url))
+        .json(&{
+            let mut b = event_body(&org, "Kroncong Revival");
+            b["status"] = json!("published");
+            b
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+
+    created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/tiers"),
+            json!({"name": "Regular", "price_minor": 150000, "quota_ids": [venue]}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/tiers"),
+            json!({"name": "VIP", "price_minor": 600000, "quota_ids": [venue, vip_only],
+        "early_bird_price_minor": 450000, "early_bird_until": "2026-01-01T00:00"}),
+        )
+        .await,
+    )
+    .await;
+    let mut body = event_body(&org, "Kroncong Revival");
+    body["status"] = json!("published");
+    assert_eq!(
+        app.client
+            .put(format!("{}/api/v1/events/{event}", app.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+
+    let tickets: Value = app
+        .get(&format!("/api/v1/events/{event}/tickets"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tiers = tickets.as_array().unwrap();
+    assert_eq!(tiers.len(), 2);
+    assert_eq!(tiers[0]["available"], 500);
+    assert_eq!(
+        tiers[1]["available"], 3,
+        "availability is the minimum over the tier's quotas"
+    );
+    assert_eq!(
+        tiers[1]["price_minor"], 600000,
+        "the early-bird window is over"
+    );
+
+    let slug = raw_text(
+        &app.db,
+        &format!("SELECT slug FROM events WHERE id = '{event}'"),
+    )
+    .await;
+    assert_eq!(slug, "kroncong-revival");
+    let (status, html) = app.get_text(&format!("/events/{slug}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("19:30 WIB"),
+        "shown in the event's zone with its label"
+    );
+    assert!(html.contains("Sat, 2 Mar 2030"));
+    let (_, home) = app.get_text("/?page=2").await;
+    let (_, home1) = app.get_text("/").await;
+    assert!(
+        home.contains("Kroncong Revival") || home1.contains("Kroncong Revival"),
+        "listed once published"
+    );
+    let terms = raw_text(
+        &app.db,
+        &format!("SELECT refund_policy FROM events WHERE id = '{event}'"),
+    )
+    .await;
+    assert_eq!(terms, "30:100,7:50");
+    app.finish().await;
+}
+
+async fn slugs_stay_unique_when_titles_repeat(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = owner_of_x(&app).await;
+    let a = created(
+        app.post_json("/api/v1/events", event_body(&org, "Java Jazz Night"))
+            .await,
+    )
+    .await;
+    let b = created(
+        app.post_json("/api/v1/events", event_body(&org, "Java Jazz Night"))
+            .await,
+    )
+    .await;
+    let slug = |id: String| {
+        let db = app.db.clone();
+        async move { raw_text(&db, &format!("SELECT slug FROM events WHERE id = '{id}'")).await }
+    };
+    // The seed already has "java-jazz-night".
+    assert_eq!(slug(a).await, "java-jazz-night-2");
+    assert_eq!(slug(b).await, "java-jazz-night-3");
+    app.finish().await;
+}
+
+async fn a_quota_cannot_shrink_below_what_is_held(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let _ = owner_of_x(&app).await;
+    let fx = crate::helpers::fixture(app.store(), app.now(), 10, 1000, 1).await;
+    let now = app.now();
+    app.store()
+        .take_hold(admit::store::TakeHold {
+            order_id: admit::domain::OrderId::from_string(admit::store::new_id()),
+            user_id: fx.buyers[0].clone(),
+            event_id: fx.event.clone(),
+            lines: vec![(fx.tier.clone(), 4)],
+            now,
+            expires_at: now.plus_minutes(15),
+        })
+        .await
+        .unwrap();
+    let err = app
+        .store()
+        .update_quota(&fx.event, &fx.quota, "Capacity", 3)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "A quota cannot be smaller than what is already sold or held."
+    );
+    app.store()
+        .update_quota(&fx.event, &fx.quota, "Capacity", 4)
+        .await
+        .expect("exactly what is held is fine");
+    app.finish().await;
+}
+
+async fn an_event_with_holds_cannot_be_unpublished_or_deleted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = owner_of_x(&app).await;
+    let event = raw_text(
+        &app.db,
+        &format!("SELECT id FROM events WHERE org_id = '{org}' ORDER BY starts_at LIMIT 1"),
+    )
+    .await;
+    let tier = raw_text(
+        &app.db,
+        &format!("SELECT id FROM tiers WHERE event_id = '{event}' LIMIT 1"),
+    )
+    .await;
+    let buyer = raw_text(
+        &app.db,
+        "SELECT id FROM users WHERE email = 'attendee1@admit.test'",
+    )
+    .await;
+    let now = app.now();
+    app.store()
+        .take_hold(admit::store::TakeHold {
+            order_id: admit::domain::OrderId::from_string(admit::store::new_id()),
+            user_id: admit::domain::UserId::from_string(buyer),
+            event_id: admit::domain::EventId::from_string(event.clone()),
+            lines: vec![(admit::domain::TierId::from_string(tier), 1)],
+            now,
+            expires_at: now.plus_minutes(15),
+        })
+        .await
+        .unwrap();
+    let id = admit::domain::EventId::from_string(event.clone());
+    let r =
+        admit::services::events::set_published(&app.state, &owner_identity(&app).await, &id, false)
+            .await;
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "Tickets are already sold or held, so the event cannot be unpublished."
+    );
+    let r = app
+        .client
+        .delete(format!("{}/api/v1/events/{event}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    app.finish().await;
+}
+
+async fn owner_identity(app: &TestApp) -> admit::services::authz::Identity {
+    let account = app
+        .store()
+        .account_by_email("owner@jakarta-live.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let memberships = app.store().memberships(&account.user_id()).await.unwrap();
+    admit::services::authz::Identity(Some(std::sync::Arc::new(admit::services::authz::Viewer {
+        account,
+        memberships,
+    })))
+}
+
+async fn another_organizer_can_neither_see_nor_change_a_draft(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = owner_of_x(&app).await;
+    let event = created(
+        app.post_json("/api/v1/events", event_body(&org, "Secret Draft"))
+            .await,
+    )
+    .await;
+    let quota = created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/quotas"),
+            json!({"name": "Venue", "size": 5}),
+        )
+        .await,
+    )
+    .await;
+    let tier = created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/tiers"),
+            json!({"name": "Regular", "price_minor": 1, "quota_ids": [quota]}),
+        )
+        .await,
+    )
+    .await;
+
+    let y = app.new_client();
+    app.sign_in_as(&y, "owner@bali-arts.test").await;
+    let url = |p: &str| format!("{}{p}", app.url);
+    assert_eq!(
+        y.get(url(&format!("/api/v1/events/{event}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "drafts are not public"
+    );
+    assert_eq!(
+        y.put(url(&format!("/api/v1/events/{event}")))
+            .json(&event_body(&org, "Hijacked"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        y.delete(url(&format!("/api/v1/events/{event}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        y.put(url(&format!("/api/v1/events/{event}/quotas/{quota}")))
+            .json(&json!({"name": "x", "size": 1}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        y.put(url(&format!("/api/v1/events/{event}/tiers/{tier}")))
+            .json(&json!({"name": "x", "price_minor": 0, "quota_ids": [quota]}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        y.delete(url(&format!("/api/v1/events/{event}/tiers/{tier}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let title = raw_text(
+        &app.db,
+        &format!("SELECT title FROM events WHERE id = '{event}'"),
+    )
+    .await;
+    assert_eq!(title, "Secret Draft", "nothing changed");
+    app.finish().await;
+}
+
+async fn bad_event_input_gets_a_clear_message(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = owner_of_x(&app).await;
+    let cases = [
+        (
+            "time_zone",
+            json!("Mars/Olympus"),
+            "Unknown time zone \"Mars/Olympus\"; use one like Asia/Jakarta.",
+        ),
+        (
+            "ends_at",
+            json!("2030-03-02T18:00"),
+            "The event must end after it starts.",
+        ),
+        (
+            "currency",
+            json!("XYZ"),
+            "Choose a currency: unsupported currency \"XYZ\"; use one of IDR, USD, EUR, SGD, MYR, JPY.",
+        ),
+        (
+            "refund_policy",
+            json!("7:50,30:20"),
+            "Refund policy: a refund cannot grow as the event gets closer.",
+        ),
+        (
+            "starts_at",
+            json!("tomorrow"),
+            "\"tomorrow\" is not a date and time; use YYYY-MM-DDTHH:MM.",
+        ),
+    ];
+    for (field, value, message) in cases {
+        let mut body = event_body(&org, "Bad");
+        body[field] = value;
+        let r = app.post_json("/api/v1/events", body).await;
+        assert_eq!(r.status(), 422, "{field}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], message);
+    }
+    app.finish().await;
+}
