@@ -19,6 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export ADMIT_E2E_URL="http://127.0.0.1:$port"
+# The outbox worker writes every email as an .eml file here; the tests read them.
+export ADMIT_E2E_MAIL_DIR="$work/data/mail"
 if ! npm run --silent e2e; then
   echo "--- server log ---"; tail -n 50 "$work/server.log"
   exit 1

@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Layout>
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::HomePage ssr=SsrMode::Async />
+                        <Route path=path!("/events") view=pages::SearchPage ssr=SsrMode::Async />
                         <Route path=path!("/events/:slug") view=pages::EventPage ssr=SsrMode::Async />
                         <Route path=path!("/signup") view=account_pages::SignUpPage ssr=SsrMode::Async />
                         <Route path=path!("/signin") view=account_pages::SignInPage ssr=SsrMode::Async />

@@ -71,6 +71,9 @@ pub struct Settings {
     /// `ADMIT_SHUTDOWN_GRACE_SECS`: how long SIGTERM waits for requests and the worker.
     #[serde(deserialize_with = "de_u32")]
     pub shutdown_grace_secs: u32,
+    /// `ADMIT_LISTING_CACHE_TTL_SECS`: how long listing pages are cached in process (0: off).
+    #[serde(deserialize_with = "de_u32")]
+    pub listing_cache_ttl_secs: u32,
 }
 
 /// The keys above, in file order; each is overridable as `ADMIT_<KEY>`.
@@ -91,6 +94,7 @@ pub const KEYS: &[&str] = &[
     "worker_enabled",
     "cleanup_interval_secs",
     "shutdown_grace_secs",
+    "listing_cache_ttl_secs",
 ];
 
 /// Secrets, read only from the environment (never from `Leptos.toml`).

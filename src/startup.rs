@@ -27,12 +27,16 @@ pub async fn build_state(
         .site_addr(config.settings.site_addr)
         .build();
     let mailer = mailer(&config)?;
+    let listings = Arc::new(crate::services::listings::ListingCache::new(
+        config.settings.listing_cache_ttl_secs,
+    ));
     Ok(AppState {
         config: Arc::new(config),
         store,
         clock,
         leptos,
         mailer,
+        listings,
     })
 }
 

@@ -20,6 +20,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// Outgoing mail (SMTP, or files in development).
     pub mailer: Arc<dyn Mailer>,
+    /// Cached listing pages of this instance.
+    pub listings: Arc<crate::services::listings::ListingCache>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod money;
 pub mod order;
 pub mod quantity;
+pub mod search;
 pub mod time;
 
 pub use catalogue::{Availability, Category, EventStatus, QuotaLevel};

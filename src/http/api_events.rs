@@ -55,23 +55,28 @@ fn no_content(result: Result<(), ServiceError>) -> Response {
     }
 }
 
-/// Listing query.
+/// Listing query: the search filters plus the language of dates and prices.
 #[derive(Deserialize)]
 pub(crate) struct ListQuery {
-    #[serde(default)]
-    page: Option<u32>,
+    #[serde(flatten)]
+    search: crate::services::catalogue::SearchParams,
     #[serde(default)]
     lang: Option<String>,
 }
 
-/// Upcoming published events, a page at a time.
-#[utoipa::path(get, path = "/api/v1/events", params(("page" = Option<u32>, Query), ("lang" = Option<String>, Query)),
-    responses((status = 200, description = "A page of events")))]
+/// Upcoming published events matching the filters, a page at a time.
+#[utoipa::path(get, path = "/api/v1/events", params(("q" = Option<String>, Query), ("category" = Option<String>, Query),
+    ("city" = Option<String>, Query), ("from" = Option<String>, Query, description = "YYYY-MM-DD"),
+    ("to" = Option<String>, Query, description = "YYYY-MM-DD, inclusive"), ("min_price" = Option<i64>, Query),
+    ("max_price" = Option<i64>, Query), ("free" = Option<bool>, Query),
+    ("sort" = Option<String>, Query, description = "date or price"), ("page" = Option<u32>, Query),
+    ("lang" = Option<String>, Query)),
+    responses((status = 200, description = "A page of events"), (status = 422)))]
 pub(crate) async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
     let lang = q.lang.as_deref().and_then(Lang::parse).unwrap_or_default();
     respond(
         StatusCode::OK,
-        catalogue::list_upcoming(&state, q.page.unwrap_or(1), lang).await,
+        catalogue::search(&state, &q.search, lang).await,
     )
 }
 

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::views::{EventListView, EventPageView};
+use super::views::{EventListView, EventPageView, SearchParams};
 use crate::domain::money::Lang;
 
 /// Upcoming published events, one page at a time (1-based).
@@ -19,6 +19,18 @@ pub async fn list_events(page: u32, lang: Lang) -> Result<EventListView, ServerF
 pub async fn event_page(slug: String, lang: Lang) -> Result<Option<EventPageView>, ServerFnError> {
     let state = expect_context::<crate::state::AppState>();
     crate::services::catalogue::event_page(&state, &slug, lang)
+        .await
+        .map_err(|e| ServerFnError::new(e.public_message()))
+}
+
+/// Searches upcoming published events (the `/events` page).
+#[server(prefix = "/_fn", endpoint = "events/search")]
+pub async fn search_events(
+    params: SearchParams,
+    lang: Lang,
+) -> Result<EventListView, ServerFnError> {
+    let state = expect_context::<crate::state::AppState>();
+    crate::services::catalogue::search(&state, &params, lang)
         .await
         .map_err(|e| ServerFnError::new(e.public_message()))
 }

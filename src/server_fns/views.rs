@@ -203,3 +203,39 @@ pub struct InvitationView {
     /// The invited email.
     pub email: String,
 }
+
+/// What a visitor can search by (all optional); from the `/events` form,
+/// the REST query string or a server function.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+pub struct SearchParams {
+    /// Keywords.
+    #[serde(default)]
+    pub q: String,
+    /// Category value.
+    #[serde(default)]
+    pub category: String,
+    /// City.
+    #[serde(default)]
+    pub city: String,
+    /// First day, `YYYY-MM-DD` (UTC).
+    #[serde(default)]
+    pub from: String,
+    /// Last day, `YYYY-MM-DD` (UTC), inclusive.
+    #[serde(default)]
+    pub to: String,
+    /// Lowest price at least, in minor units.
+    #[serde(default)]
+    pub min_price: String,
+    /// Lowest price at most, in minor units.
+    #[serde(default)]
+    pub max_price: String,
+    /// Only free events (`1`/`on`/`true`).
+    #[serde(default)]
+    pub free: String,
+    /// `date` (default) or `price`.
+    #[serde(default)]
+    pub sort: String,
+    /// 1-based page.
+    #[serde(default)]
+    pub page: String,
+}

@@ -2,7 +2,7 @@
 
 use crate::{
     domain::{
-        Availability, Currency, EventId, EventStatus, Money, Timestamp,
+        Availability, Category, Currency, EventId, EventStatus, Money, Timestamp,
         catalogue::{sale_window_open, unit_price_at},
         money::Lang,
     },
@@ -10,21 +10,101 @@ use crate::{
     server_fns::views::{EventCardView, EventListView, EventPageView, TierView},
     services::format,
     state::AppState,
+    store::{
+        EventCard, Page,
+        catalogue::{EventSearch, EventSort},
+    },
 };
 
-/// Upcoming published events, `page` is 1-based (0 is treated as 1).
+pub use crate::server_fns::views::SearchParams;
+
+fn day(s: &str, field: &str) -> Result<Option<Timestamp>, ServiceError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let d: jiff::civil::Date = s.parse().map_err(|_| {
+        ServiceError::Invalid(format!("The {field} date must look like 2026-12-31."))
+    })?;
+    let ts = d
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|_| ServiceError::Invalid(format!("The {field} date is out of range.")))?;
+    Ok(Some(Timestamp::from_millis(
+        ts.timestamp().as_millisecond(),
+    )))
+}
+
+fn amount(s: &str, field: &str) -> Result<Option<i64>, ServiceError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<i64>()
+        .ok()
+        .filter(|v| *v >= 0)
+        .map(Some)
+        .ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "The {field} must be a whole number of zero or more."
+            ))
+        })
+}
+
+impl SearchParams {
+    /// Parses into a store query (page size and clock from the state).
+    pub fn to_search(&self, now: Timestamp, page_size: i64) -> Result<EventSearch, ServiceError> {
+        let category = match self.category.trim() {
+            "" => None,
+            c => Some(
+                Category::parse(c)
+                    .ok_or_else(|| ServiceError::Invalid(format!("Unknown category {c:?}.")))?,
+            ),
+        };
+        let page: i64 = self.page.trim().parse().unwrap_or(1).max(1);
+        Ok(EventSearch {
+            terms: crate::domain::search::terms(&self.q),
+            category,
+            city: Some(self.city.trim().to_owned()).filter(|c| !c.is_empty()),
+            from: day(&self.from, "from")?,
+            // The last day is inclusive: up to the next midnight.
+            to: day(&self.to, "to")?.map(|t| t.plus_minutes(24 * 60)),
+            min_price: amount(&self.min_price, "minimum price")?,
+            max_price: amount(&self.max_price, "maximum price")?,
+            free_only: matches!(self.free.trim(), "1" | "on" | "true"),
+            sort: if self.sort.trim() == "price" {
+                EventSort::Price
+            } else {
+                EventSort::Date
+            },
+            limit: page_size,
+            offset: (page - 1) * page_size,
+            now,
+        })
+    }
+}
+
+/// Searches upcoming published events. Results are cached in this process
+/// for a short, configurable time, and dropped whenever this instance changes
+/// the catalogue.
 #[tracing::instrument(skip(state))]
-pub async fn list_upcoming(
+pub async fn search(
     state: &AppState,
-    page: u32,
+    params: &SearchParams,
     lang: Lang,
 ) -> Result<EventListView, ServiceError> {
+    let now = state.now();
+    if let Some(hit) = state.listings.get(params, lang, now) {
+        return Ok(hit);
+    }
     let size = i64::from(state.config.settings.page_size);
-    let page = page.max(1);
-    let result = state
-        .store
-        .list_upcoming_events(state.now(), size, (i64::from(page) - 1) * size)
-        .await?;
+    let q = params.to_search(now, size)?;
+    let page = u32::try_from(q.offset / size + 1).unwrap_or(1);
+    let view = cards(state.store.search_events(&q).await?, page, size, lang);
+    state.listings.put(params, lang, now, view.clone());
+    Ok(view)
+}
+
+fn cards(result: Page<EventCard>, page: u32, size: i64, lang: Lang) -> EventListView {
     let items = result
         .items
         .into_iter()
@@ -45,12 +125,26 @@ pub async fn list_upcoming(
         })
         .collect();
     let pages = u32::try_from(((result.total + size - 1) / size).max(1)).unwrap_or(u32::MAX);
-    Ok(EventListView {
+    EventListView {
         items,
         page,
         pages,
         total: result.total,
-    })
+    }
+}
+
+/// Upcoming published events, `page` is 1-based (0 is treated as 1).
+#[tracing::instrument(skip(state))]
+pub async fn list_upcoming(
+    state: &AppState,
+    page: u32,
+    lang: Lang,
+) -> Result<EventListView, ServiceError> {
+    let params = SearchParams {
+        page: page.max(1).to_string(),
+        ..SearchParams::default()
+    };
+    search(state, &params, lang).await
 }
 
 /// A published event with its visible tiers and live availability.

@@ -193,6 +193,7 @@ pub async fn create_event(
             Ok(id) => {
                 // Terms and refund policy are not part of NewEvent; store them now.
                 state.store.update_event(&id, &f, now).await?;
+                state.listings.clear();
                 return Ok(id);
             }
         }
@@ -218,7 +219,9 @@ pub async fn update_event(
             "The currency cannot change once tickets were ordered.",
         ));
     }
-    Ok(state.store.update_event(id, &f, state.now()).await?)
+    state.store.update_event(id, &f, state.now()).await?;
+    state.listings.clear();
+    Ok(())
 }
 
 /// Publishes a draft (it needs at least one visible tier) or unpublishes
@@ -242,13 +245,16 @@ pub async fn set_published(
                 "Add at least one visible ticket tier before publishing.",
             ));
         }
-        Ok(state
+        state
             .store
             .set_event_status(id, EventStatus::Published, now)
-            .await?)
+            .await?;
+        state.listings.clear();
+        Ok(())
     } else if event.status() != EventStatus::Published
         || state.store.unpublish_event(id, now).await?
     {
+        state.listings.clear();
         Ok(())
     } else {
         Err(ServiceError::Conflict(
@@ -266,6 +272,7 @@ pub async fn delete_event(
 ) -> Result<(), ServiceError> {
     managed_event(state, who, id).await?;
     if state.store.delete_event(id).await? {
+        state.listings.clear();
         Ok(())
     } else {
         Err(ServiceError::Conflict(
@@ -311,7 +318,9 @@ pub async fn update_quota(
     if !(0..=10_000_000).contains(&size) {
         return Err(invalid("A quota's size must be between 0 and 10,000,000."));
     }
-    Ok(state.store.update_quota(id, quota, &name, size).await?)
+    state.store.update_quota(id, quota, &name, size).await?;
+    state.listings.clear();
+    Ok(())
 }
 
 /// A tier as typed into the form or sent to the API.
@@ -416,7 +425,7 @@ pub async fn create_tier(
     let (event, _) = managed_event(state, who, id).await?;
     let f = parse_tier(input, &event.time_zone)?;
     let position = state.store.tiers_of_event(id).await?.len() as i64;
-    Ok(state
+    let id = state
         .store
         .create_tier(NewTier {
             event_id: id.clone(),
@@ -431,7 +440,9 @@ pub async fn create_tier(
             early_bird: f.early_bird,
             quota_ids: f.quota_ids,
         })
-        .await?)
+        .await?;
+    state.listings.clear();
+    Ok(id)
 }
 
 /// Changes a tier.
@@ -444,7 +455,9 @@ pub async fn update_tier(
 ) -> Result<(), ServiceError> {
     let (event, _) = managed_event(state, who, id).await?;
     let f = parse_tier(input, &event.time_zone)?;
-    Ok(state.store.update_tier(id, tier, &f).await?)
+    state.store.update_tier(id, tier, &f).await?;
+    state.listings.clear();
+    Ok(())
 }
 
 /// Deletes a tier that was never ordered.
@@ -465,6 +478,7 @@ pub async fn delete_tier(
         return Err(ServiceError::NotFound);
     }
     if state.store.delete_tier(id, tier).await? {
+        state.listings.clear();
         Ok(())
     } else {
         Err(ServiceError::Conflict(

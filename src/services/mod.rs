@@ -10,6 +10,7 @@ pub mod authz;
 pub mod catalogue;
 pub mod events;
 pub mod format;
+pub mod listings;
 pub mod mail;
 pub mod organizers;
 pub mod seed;

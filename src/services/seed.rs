@@ -250,7 +250,7 @@ const EVENTS: &[DemoEvent] = &[
     },
     DemoEvent {
         org: 1,
-        title: "Yogyakarta Gamelan Evening",
+        title: "Gamelan Soirée at the Kraton",
         category: Category::Other,
         venue: "Kraton Pagelaran",
         city: "Yogyakarta",
@@ -398,6 +398,7 @@ pub async fn seed(state: &AppState) -> Result<SeedOutcome, ServiceError> {
             .set_event_status(&event_id, EventStatus::Published, now)
             .await?;
     }
+    state.listings.clear();
     Ok(SeedOutcome::Seeded {
         events: EVENTS.len(),
     })

@@ -91,6 +91,45 @@ pub struct TierFields {
     pub quota_ids: Vec<QuotaId>,
 }
 
+/// How search results are ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EventSort {
+    /// By start, then id.
+    #[default]
+    Date,
+    /// By lowest visible price, then start, then id.
+    Price,
+}
+
+/// A search over published, upcoming events.
+#[derive(Clone, Debug, Default)]
+pub struct EventSearch {
+    /// Normalized words (see `domain::search`); all must match, the last as a prefix.
+    pub terms: Vec<String>,
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Only this city (case-insensitive).
+    pub city: Option<String>,
+    /// Starting at or after.
+    pub from: Option<Timestamp>,
+    /// Starting before.
+    pub to: Option<Timestamp>,
+    /// Lowest price at least (minor units).
+    pub min_price: Option<i64>,
+    /// Lowest price at most (minor units).
+    pub max_price: Option<i64>,
+    /// Only events with a free visible tier.
+    pub free_only: bool,
+    /// Order.
+    pub sort: EventSort,
+    /// Page size.
+    pub limit: i64,
+    /// Offset.
+    pub offset: i64,
+    /// Now: events that ended are left out.
+    pub now: Timestamp,
+}
+
 /// Catalogue management storage.
 pub trait CatalogueStore: Send + Sync {
     /// An event by id, with its organization name.
@@ -136,6 +175,11 @@ pub trait CatalogueStore: Send + Sync {
         tier: &'a TierId,
         fields: &'a TierFields,
     ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Searches published, upcoming events.
+    fn search_events<'a>(
+        &'a self,
+        q: &'a EventSearch,
+    ) -> BoxFuture<'a, StoreResult<super::Page<super::EventCard>>>;
     /// Deletes a tier that was never ordered. False when it was.
     fn delete_tier<'a>(
         &'a self,

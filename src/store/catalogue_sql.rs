@@ -44,7 +44,7 @@ macro_rules! impl_catalogue_store {
                         let r = sqlx::query(
                             "UPDATE events SET title = $2, description = $3, category = $4, venue = $5, address = $6,
                                     city = $7, starts_at = $8, ends_at = $9, time_zone = $10, currency = $11, terms = $12,
-                                    refund_policy = $13, updated_at = $14
+                                    refund_policy = $13, updated_at = $14, search_text = $15
                              WHERE id = $1",
                         )
                         .bind(id.as_str())
@@ -61,6 +61,7 @@ macro_rules! impl_catalogue_store {
                         .bind(&f.terms)
                         .bind(&f.refund_policy)
                         .bind(now.as_millis())
+                        .bind($crate::domain::search::document(&[&f.title, &f.venue, &f.city, &f.address, &f.description]))
                         .execute(&mut *tx)
                         .await?;
                         if r.rows_affected() == 0 {
@@ -238,6 +239,87 @@ macro_rules! impl_catalogue_store {
                         Ok(())
                     })
                     .await
+                })
+            }
+
+            fn search_events<'a>(
+                &'a self,
+                q: &'a $crate::store::catalogue::EventSearch,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<$crate::store::Page<$crate::store::EventCard>>>
+            {
+                Box::pin(async move {
+                    // Built from fixed fragments; every value is a bind parameter.
+                    enum Arg {
+                        Int(i64),
+                        Text(String),
+                    }
+                    let mut args: Vec<Arg> = vec![Arg::Int(q.now.as_millis())];
+                    let min_price = "(SELECT MIN(t.price_minor) FROM tiers t WHERE t.event_id = e.id AND NOT t.hidden)";
+                    let mut conds = vec!["e.status = 'published'".to_owned(), "e.ends_at > $1".to_owned()];
+                    if !q.terms.is_empty() {
+                        args.push(Arg::Text(Self::fts_query(&q.terms)));
+                        conds.push(Self::fts_condition(args.len()));
+                    }
+                    if let Some(c) = q.category {
+                        args.push(Arg::Text(c.as_str().to_owned()));
+                        conds.push(format!("e.category = ${}", args.len()));
+                    }
+                    if let Some(city) = &q.city {
+                        args.push(Arg::Text(city.to_lowercase()));
+                        conds.push(format!("LOWER(e.city) = ${}", args.len()));
+                    }
+                    if let Some(from) = q.from {
+                        args.push(Arg::Int(from.as_millis()));
+                        conds.push(format!("e.starts_at >= ${}", args.len()));
+                    }
+                    if let Some(to) = q.to {
+                        args.push(Arg::Int(to.as_millis()));
+                        conds.push(format!("e.starts_at < ${}", args.len()));
+                    }
+                    if q.free_only {
+                        conds.push(format!("{min_price} = 0"));
+                    }
+                    if let Some(p) = q.min_price {
+                        args.push(Arg::Int(p));
+                        conds.push(format!("{min_price} >= ${}", args.len()));
+                    }
+                    if let Some(p) = q.max_price {
+                        args.push(Arg::Int(p));
+                        conds.push(format!("{min_price} <= ${}", args.len()));
+                    }
+                    let filter = conds.join(" AND ");
+                    let order = match q.sort {
+                        $crate::store::catalogue::EventSort::Date => "e.starts_at, e.id",
+                        $crate::store::catalogue::EventSort::Price => "min_price_minor, e.starts_at, e.id",
+                    };
+                    let n = args.len();
+                    let list_sql = format!(
+                        "SELECT e.id, e.slug, e.title, e.category, e.venue, e.city, e.starts_at, e.time_zone, e.currency,
+                                {min_price} AS min_price_minor
+                         FROM events e WHERE {filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
+                        n + 1,
+                        n + 2
+                    );
+                    let count_sql = format!("SELECT COUNT(*) FROM events e WHERE {filter}");
+                    let mut tx = self.pool.begin().await?;
+                    let mut list = sqlx::query_as::<_, $crate::store::EventCard>(&list_sql);
+                    let mut count = sqlx::query_as::<_, (i64,)>(&count_sql);
+                    for a in &args {
+                        match a {
+                            Arg::Int(v) => {
+                                list = list.bind(*v);
+                                count = count.bind(*v);
+                            }
+                            Arg::Text(v) => {
+                                list = list.bind(v.clone());
+                                count = count.bind(v.clone());
+                            }
+                        }
+                    }
+                    let items = list.bind(q.limit).bind(q.offset).fetch_all(&mut *tx).await?;
+                    let (total,) = count.fetch_one(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok($crate::store::Page { items, total })
                 })
             }
 

@@ -213,8 +213,9 @@ macro_rules! impl_store {
                         let id = $crate::store::new_id();
                         sqlx::query(
                             "INSERT INTO events (id, org_id, slug, title, description, category, venue, address, city,
-                                                 starts_at, ends_at, time_zone, currency, status, created_at, updated_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $14)",
+                                                 starts_at, ends_at, time_zone, currency, status, created_at, updated_at,
+                                                 search_text)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'draft', $14, $14, $15)",
                         )
                         .bind(&id)
                         .bind(ev.org_id.as_str())
@@ -230,6 +231,7 @@ macro_rules! impl_store {
                         .bind(&ev.time_zone)
                         .bind(ev.currency.code())
                         .bind(ev.now.as_millis())
+                        .bind($crate::domain::search::document(&[&ev.title, &ev.venue, &ev.city, &ev.address, &ev.description]))
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| {

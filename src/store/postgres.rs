@@ -50,6 +50,27 @@ impl PgStore {
         &self.pool
     }
 
+    /// tsquery: every word, the last one as a prefix (`:*`).
+    fn fts_query(terms: &[String]) -> String {
+        let n = terms.len();
+        terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if i + 1 == n {
+                    format!("{t}:*")
+                } else {
+                    t.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+
+    fn fts_condition(param: usize) -> String {
+        format!("to_tsvector('simple', e.search_text) @@ to_tsquery('simple', ${param})")
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         self.pool.begin().await
     }

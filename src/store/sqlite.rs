@@ -64,6 +64,28 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// FTS5 query: every word, the last one as a prefix. Words are
+    /// normalized alphanumerics, so quoting them is enough.
+    fn fts_query(terms: &[String]) -> String {
+        let n = terms.len();
+        terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if i + 1 == n {
+                    format!("\"{t}\"*")
+                } else {
+                    format!("\"{t}\"")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn fts_condition(param: usize) -> String {
+        format!("e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ${param})")
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }

@@ -17,6 +17,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="hidden sm:inline text-sm text-slate-500">{t!(i18n, site_tagline)}</span>
                 </a>
                 <div class="flex items-center gap-4">
+                    <a href="/events" data-testid="nav-events" class="text-sm text-slate-700 hover:underline">{t!(i18n, nav_events)}</a>
                     <AccountNav />
                     <LocaleSwitch />
                 </div>

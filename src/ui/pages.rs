@@ -211,3 +211,94 @@ fn ErrorNote() -> impl IntoView {
     let i18n = use_i18n();
     view! { <p role="alert" class="rounded bg-red-50 p-4 text-red-800">{t!(i18n, load_error)}</p> }
 }
+
+/// `/events`: keyword search with filters, sorting and pagination. A plain
+/// GET form, so it works without JavaScript and results can be linked.
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    use crate::{
+        domain::Category,
+        server_fns::{catalogue::search_events, views::SearchParams},
+    };
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let params = move || {
+        query.with(|q| {
+            let get = |k: &str| q.get(k).unwrap_or_default();
+            SearchParams {
+                q: get("q"),
+                category: get("category"),
+                city: get("city"),
+                from: get("from"),
+                to: get("to"),
+                min_price: get("min_price"),
+                max_price: get("max_price"),
+                free: get("free"),
+                sort: get("sort"),
+                page: get("page"),
+            }
+        })
+    };
+    let results = Resource::new(
+        move || (params(), lang_of(i18n.get_locale())),
+        |(p, l)| search_events(p, l),
+    );
+    let input = "rounded border border-slate-300 px-3 py-2";
+    let p = params();
+    let locale = i18n.get_locale_untracked();
+    view! {
+        <Title text="Find events — admit" />
+        <h1 class="text-2xl font-semibold mb-4">{t!(i18n, search_title)}</h1>
+        <form method="get" action="/events" class="grid gap-3 sm:grid-cols-4 mb-6" data-testid="search-form" role="search">
+            <input name="q" value=p.q.clone() placeholder=move || t_string!(i18n, search_placeholder) class=format!("{input} sm:col-span-2")
+                aria-label=move || t_string!(i18n, search_title) />
+            <select name="category" class=input aria-label="Category">
+                <option value="">{t!(i18n, all_categories)}</option>
+                {Category::ALL.into_iter().map(|c| view! {
+                    <option value=c.as_str() selected=p.category == c.as_str()>{category_label(locale, c.as_str())}</option>
+                }).collect_view()}
+            </select>
+            <input name="city" value=p.city.clone() placeholder=move || t_string!(i18n, city_label) class=input aria-label=move || t_string!(i18n, city_label) />
+            <label class="text-sm">{t!(i18n, from_label)}<input type="date" name="from" value=p.from.clone() class=format!("{input} w-full") /></label>
+            <label class="text-sm">{t!(i18n, to_label)}<input type="date" name="to" value=p.to.clone() class=format!("{input} w-full") /></label>
+            <label class="text-sm">{t!(i18n, min_price_label)}<input type="number" min="0" name="min_price" value=p.min_price.clone() class=format!("{input} w-full") /></label>
+            <label class="text-sm">{t!(i18n, max_price_label)}<input type="number" min="0" name="max_price" value=p.max_price.clone() class=format!("{input} w-full") /></label>
+            <label class="text-sm flex items-center gap-2"><input type="checkbox" name="free" value="1" checked=!p.free.is_empty() />{t!(i18n, free_only)}</label>
+            <label class="text-sm">{t!(i18n, sort_label)}
+                <select name="sort" class=format!("{input} w-full")>
+                    <option value="date" selected=p.sort != "price">{t!(i18n, sort_date)}</option>
+                    <option value="price" selected=p.sort == "price">{t!(i18n, sort_price)}</option>
+                </select>
+            </label>
+            <button type="submit" class="rounded bg-indigo-700 px-4 py-2 font-medium text-white sm:col-start-4">{t!(i18n, search_title)}</button>
+        </form>
+        <Suspense>
+            {move || Suspend::new(async move {
+                match results.await {
+                    Err(e) => view! { <p role="alert" class="rounded bg-red-50 p-4 text-red-800">{e.to_string().replace("error running server function: ", "")}</p> }.into_any(),
+                    Ok(list) if list.items.is_empty() => view! { <p class="text-slate-600" data-testid="no-results">{t!(i18n, no_results)}</p> }.into_any(),
+                    Ok(list) => {
+                        let p = params();
+                        let link = move |page: u32| {
+                            let mut q = p.clone();
+                            q.page = page.to_string();
+                            format!("/events?{}", serde_urlencoded::to_string(&q).unwrap_or_default())
+                        };
+                        let (page, pages, total) = (list.page, list.pages, list.total);
+                        view! {
+                            <p class="mb-3 text-sm text-slate-600" data-testid="result-count">{t!(i18n, results_count, count = total)}</p>
+                            <ul class="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
+                                {list.items.into_iter().map(|e| view! { <li><EventCard event=e /></li> }).collect_view()}
+                            </ul>
+                            <nav class="flex items-center justify-between mt-6 text-sm" aria-label="Pagination">
+                                {(page > 1).then(|| view! { <a data-testid="prev-page" class="text-indigo-700 hover:underline" href=link(page - 1)>{t!(i18n, previous)}</a> })}
+                                <span class="text-slate-500">{t!(i18n, page_of, page = page, pages = pages)}</span>
+                                {(page < pages).then(|| view! { <a data-testid="next-page" class="text-indigo-700 hover:underline" href=link(page + 1)>{t!(i18n, next)}</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -9,5 +9,6 @@ mod catalogue;
 mod config_doc;
 mod jobs;
 mod pages;
+mod search;
 mod smtp;
 mod store_contract;
