@@ -72,8 +72,12 @@ pub struct EventPageView {
     pub title: String,
     /// Organizer's name.
     pub organizer: String,
-    /// Description (plain text paragraphs).
-    pub description: String,
+    /// Description, rendered from Markdown and sanitized on the server.
+    pub description_html: String,
+    /// Terms and conditions, rendered from Markdown and sanitized.
+    pub terms_html: String,
+    /// Refund rules as (days before, percent), earliest first; empty: no refunds.
+    pub refund_rules: Vec<(u32, u8)>,
     /// Category value.
     pub category: String,
     /// Venue.

@@ -164,6 +164,11 @@ pub async fn event_page(
     let currency = Currency::parse(&ev.currency).map_err(|e| {
         ServiceError::Internal(anyhow::anyhow!("event {} has a bad currency: {e}", ev.id))
     })?;
+    let extras = state
+        .store
+        .event_extras(&EventId::from_string(ev.id.clone()))
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let now = state.now();
     let event_open = now < Timestamp::from_millis(ev.ends_at);
     let tiers = state
@@ -199,7 +204,14 @@ pub async fn event_page(
         slug: ev.slug,
         title: ev.title,
         organizer: ev.org_name,
-        description: ev.description,
+        description_html: crate::services::markdown::to_safe_html(&ev.description),
+        terms_html: crate::services::markdown::to_safe_html(&extras.terms),
+        refund_rules: crate::domain::catalogue::RefundPolicy::parse(&extras.refund_policy)
+            .unwrap_or_default()
+            .rules()
+            .iter()
+            .map(|r| (r.days_before, r.percent))
+            .collect(),
         category: ev.category,
         venue: ev.venue,
         address: ev.address,

@@ -12,5 +12,6 @@ pub mod events;
 pub mod format;
 pub mod listings;
 pub mod mail;
+pub mod markdown;
 pub mod organizers;
 pub mod seed;

@@ -22,3 +22,15 @@ pub fn lang_of(locale: Locale) -> Lang {
         Locale::id => Lang::Id,
     }
 }
+
+/// A `<title>` text for untrusted content. leptos_meta writes titles into the
+/// document head verbatim, so a title such as `</title><script>` would break
+/// out of the element; escaping `&`, `<` and `>` keeps it inert text (the
+/// browser shows the characters as typed).
+pub fn page_title(name: &str) -> String {
+    let escaped = name
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!("{escaped} — admit")
+}

@@ -153,15 +153,10 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
         quantity: t_string!(i18n, quantity_for).to_string(),
     };
     let category = category_label(i18n.get_locale_untracked(), &ev.category);
-    let paragraphs: Vec<String> = ev
-        .description
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let refund = ev.refund_rules.clone();
+
     view! {
-        <Title text=format!("{} — admit", ev.title) />
+        <Title text=super::page_title(&ev.title) />
         <article class="grid gap-6 lg:grid-cols-3">
             <div class="lg:col-span-2 space-y-4">
                 <p class="text-xs uppercase tracking-wide text-indigo-700">{category}</p>
@@ -177,8 +172,27 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
                 </dl>
                 <section>
                     <h2 class="text-lg font-semibold mb-2">{t!(i18n, about_event)}</h2>
-                    {paragraphs.into_iter().map(|p| view! { <p class="mb-2 text-slate-700">{p}</p> }).collect_view()}
+                    <div class="prose max-w-none text-slate-700" data-testid="event-description" inner_html=ev.description_html.clone()></div>
                 </section>
+                <section>
+                    <h2 class="text-lg font-semibold mb-2">{t!(i18n, refund_heading)}</h2>
+                    {if refund.is_empty() {
+                        view! { <p data-testid="refund-policy">{t!(i18n, no_refunds)}</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="list-disc pl-6" data-testid="refund-policy">
+                                {refund.iter().map(|(days, percent)| view! { <li>{t!(i18n, refund_rule, percent = *percent, days = *days)}</li> }).collect_view()}
+                                <li>{t!(i18n, refund_after)}</li>
+                            </ul>
+                        }.into_any()
+                    }}
+                </section>
+                {(!ev.terms_html.is_empty()).then(|| view! {
+                    <section>
+                        <h2 class="text-lg font-semibold mb-2">{t!(i18n, terms_heading)}</h2>
+                        <div class="prose max-w-none text-sm text-slate-700" data-testid="event-terms" inner_html=ev.terms_html.clone()></div>
+                    </section>
+                })}
             </div>
             <aside class="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200 h-fit">
                 <h2 class="text-lg font-semibold mb-3">{t!(i18n, tickets)}</h2>
