@@ -13,11 +13,9 @@ use crate::{
     ui::{account_pages, components::Layout, pages},
 };
 
-/// The document around every page. On the server it also sets the
-/// Content-Security-Policy with this response's nonce.
+/// The document around every page. Its inline scripts carry the request's
+/// CSP nonce (see `http::security`).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html>
@@ -34,22 +32,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
-}
-
-#[cfg(feature = "ssr")]
-fn set_content_security_policy() {
-    let (Some(res), Some(state)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        use_context::<crate::state::AppState>(),
-    ) else {
-        return;
-    };
-    let nonce = leptos::nonce::use_nonce().map(|n| n.as_inner().to_string());
-    let csp = crate::http::security::content_security_policy(&state, nonce.as_deref());
-    res.insert_header(
-        axum::http::header::CONTENT_SECURITY_POLICY,
-        crate::http::header(&csp),
-    );
 }
 
 /// The application: language context, layout and routes. Every page is

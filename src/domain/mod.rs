@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod catalogue;
+pub mod codes;
 pub mod ids;
 pub mod money;
 pub mod order;

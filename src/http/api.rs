@@ -86,7 +86,11 @@ async fn not_found() -> Response {
         super::api_events::update_quota,
         super::api_events::create_tier,
         super::api_events::update_tier,
-        super::api_events::delete_tier
+        super::api_events::delete_tier,
+        super::api_events::list_codes,
+        super::api_events::create_code,
+        super::api_events::update_code,
+        super::api_events::delete_code
     ),
     components(schemas(
         RegisterBody,
@@ -107,7 +111,9 @@ async fn not_found() -> Response {
         super::api_events::Created,
         super::api_events::QuotaBody,
         crate::services::events::EventInput,
-        crate::services::events::TierInput
+        crate::services::events::TierInput,
+        crate::services::events::CodeInput,
+        crate::services::events::CodeView
     ))
 )]
 pub struct ApiDoc;

@@ -35,6 +35,11 @@ pub fn router() -> Router<AppState> {
             "/events/{id}/tiers/{tier_id}",
             put(update_tier).delete(delete_tier),
         )
+        .route("/events/{id}/codes", get(list_codes).post(create_code))
+        .route(
+            "/events/{id}/codes/{code_id}",
+            put(update_code).delete(delete_code),
+        )
 }
 
 fn event_id(id: &str) -> Result<EventId, ServiceError> {
@@ -89,7 +94,7 @@ async fn published(
         .event(&event_id(id)?)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    catalogue::event_page(state, &event.slug, Lang::En)
+    catalogue::event_page(state, &event.slug, Lang::En, None)
         .await?
         .ok_or(ServiceError::NotFound)
 }
@@ -281,5 +286,55 @@ pub(crate) async fn delete_tier(
         let tier = TierId::parse(&tier).ok_or(ServiceError::NotFound)?;
         events::delete_tier(&state, &who, &event_id(&id)?, &tier).await
     };
+    no_content(result.await)
+}
+
+/// The codes of an event (owners, admins).
+#[utoipa::path(get, path = "/api/v1/events/{id}/codes", params(("id" = String, Path)),
+    responses((status = 200, body = [events::CodeView]), (status = 401), (status = 404)))]
+pub(crate) async fn list_codes(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async { events::codes(&state, &who, &event_id(&id)?).await };
+    respond(StatusCode::OK, result.await)
+}
+
+/// Adds a discount or access code.
+#[utoipa::path(post, path = "/api/v1/events/{id}/codes", params(("id" = String, Path)), request_body = events::CodeInput,
+    responses((status = 201, body = Created), (status = 401), (status = 404), (status = 409), (status = 422)))]
+pub(crate) async fn create_code(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    Json(b): Json<events::CodeInput>,
+) -> Response {
+    let result = async { events::create_code(&state, &who, &event_id(&id)?, &b).await };
+    respond(StatusCode::CREATED, result.await.map(|id| Created { id }))
+}
+
+/// Changes a code.
+#[utoipa::path(put, path = "/api/v1/events/{id}/codes/{code_id}", params(("id" = String, Path), ("code_id" = String, Path)),
+    request_body = events::CodeInput, responses((status = 204), (status = 401), (status = 404), (status = 409), (status = 422)))]
+pub(crate) async fn update_code(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path((id, code)): Path<(String, String)>,
+    Json(b): Json<events::CodeInput>,
+) -> Response {
+    let result = async { events::update_code(&state, &who, &event_id(&id)?, &code, &b).await };
+    no_content(result.await)
+}
+
+/// Deletes a code that was never used.
+#[utoipa::path(delete, path = "/api/v1/events/{id}/codes/{code_id}", params(("id" = String, Path), ("code_id" = String, Path)),
+    responses((status = 204), (status = 401), (status = 404), (status = 409)))]
+pub(crate) async fn delete_code(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path((id, code)): Path<(String, String)>,
+) -> Response {
+    let result = async { events::delete_code(&state, &who, &event_id(&id)?, &code).await };
     no_content(result.await)
 }

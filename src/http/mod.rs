@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let ctx_state = state.clone();
     let context = move || {
         provide_context(ctx_state.clone());
+        security::provide_request_nonce();
     };
     let csrf = security::csrf_layer(&state.config.settings)?;
     let app = Router::new()

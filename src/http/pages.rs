@@ -82,6 +82,7 @@ pub async fn event_quote(State(state): State<AppState>, req: Request<Body>) -> R
             move || {
                 provide_context(state.clone());
                 provide_context(PickedQuantities(picked.clone()));
+                super::security::provide_request_nonce();
             }
         },
         {

@@ -45,21 +45,46 @@ pub fn content_security_policy(state: &AppState, nonce: Option<&str>) -> String 
     )
 }
 
-/// Adds nosniff, Referrer-Policy and (unless the page set its own, with a
-/// nonce) the CSP to every response.
-pub async fn headers(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+/// The nonce of this request's Content-Security-Policy. `headers` mints one
+/// per request and puts it in the request's extensions; page rendering hands
+/// it to Leptos ([`provide_request_nonce`]) so inline scripts carry it.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Gives Leptos this request's nonce. Called in every render context, so
+/// the nonce in the scripts is always the one in the header.
+pub fn provide_request_nonce() {
+    use leptos::prelude::{provide_context, use_context};
+    if let Some(parts) = use_context::<axum::http::request::Parts>()
+        && let Some(nonce) = parts.extensions.get::<CspNonce>()
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+    }
+}
+
+/// Adds nosniff, Referrer-Policy and the CSP to every response. The nonce
+/// is minted here, before the request is handled, and HTML responses get a
+/// policy that names it.
+pub async fn headers(
+    State(state): State<AppState>,
+    mut req: Request<Body>,
+    next: Next,
+) -> Response {
+    let nonce = leptos::nonce::Nonce::new().to_string();
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, super::header("nosniff"));
     h.insert(
         header::REFERRER_POLICY,
         super::header("strict-origin-when-cross-origin"),
     );
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            super::header(&content_security_policy(&state, None)),
-        );
-    }
+    let csp = content_security_policy(&state, html.then_some(nonce.as_str()));
+    h.insert(header::CONTENT_SECURITY_POLICY, super::header(&csp));
     res
 }

@@ -16,9 +16,13 @@ pub async fn list_events(page: u32, lang: Lang) -> Result<EventListView, ServerF
 
 /// One event by its slug; `None` when it does not exist or is not published.
 #[server(prefix = "/_fn", endpoint = "events/page")]
-pub async fn event_page(slug: String, lang: Lang) -> Result<Option<EventPageView>, ServerFnError> {
+pub async fn event_page(
+    slug: String,
+    lang: Lang,
+    code: Option<String>,
+) -> Result<Option<EventPageView>, ServerFnError> {
     let state = expect_context::<crate::state::AppState>();
-    crate::services::catalogue::event_page(&state, &slug, lang)
+    crate::services::catalogue::event_page(&state, &slug, lang, code.as_deref())
         .await
         .map_err(|e| ServerFnError::new(e.public_message()))
 }

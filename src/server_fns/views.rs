@@ -96,8 +96,12 @@ pub struct EventPageView {
     pub currency: Currency,
     /// The viewer's language (decides number formats in the island).
     pub lang: Lang,
-    /// Visible tiers.
+    /// Visible tiers (hidden ones only when a code unlocked them).
     pub tiers: Vec<TierView>,
+    /// The code that was applied, upper-case.
+    pub code: Option<String>,
+    /// Why a typed code did not work.
+    pub code_error: Option<String>,
 }
 
 /// The signed-in person, as pages show it.

@@ -150,10 +150,14 @@ pub async fn list_upcoming(
 /// A published event with its visible tiers and live availability.
 /// Drafts and unknown slugs are both `None`, so outsiders cannot tell them apart.
 #[tracing::instrument(skip(state))]
+///
+/// With a `code`, hidden tiers that the code unlocks are shown too; a code
+/// that does not work here is reported in `code_error`.
 pub async fn event_page(
     state: &AppState,
     slug: &str,
     lang: Lang,
+    code: Option<&str>,
 ) -> Result<Option<EventPageView>, ServiceError> {
     let Some(ev) = state.store.event_by_slug(slug).await? else {
         return Ok(None);
@@ -170,13 +174,30 @@ pub async fn event_page(
         .await?
         .ok_or(ServiceError::NotFound)?;
     let now = state.now();
+    // A typed code: which hidden tiers it reveals, or why it does not work.
+    let (mut unlocked, mut code_applied, mut code_error) = (Vec::new(), None, None);
+    if let Some(raw) = code.map(str::trim).filter(|c| !c.is_empty()) {
+        let event_id = EventId::from_string(ev.id.clone());
+        let found = match crate::domain::codes::normalize_code(raw) {
+            Some(c) => state.store.code_by_text(&event_id, &c).await?,
+            None => None,
+        };
+        match found {
+            Some(row) if row.rules().valid_at(now) => {
+                unlocked = row.rules().unlocks;
+                code_applied = Some(row.code);
+            }
+            Some(_) => code_error = Some("This code is not valid right now.".to_owned()),
+            None => code_error = Some("This code is not valid for this event.".to_owned()),
+        }
+    }
     let event_open = now < Timestamp::from_millis(ev.ends_at);
     let tiers = state
         .store
         .tiers_of_event(&EventId::from_string(ev.id.clone()))
         .await?
         .into_iter()
-        .filter(|t| !t.hidden)
+        .filter(|t| !t.hidden || unlocked.iter().any(|u| u == t.id.as_str()))
         .map(|t| {
             let available = Availability::of_tier(&t.quotas);
             let price = unit_price_at(t.price_minor, t.early_bird, now);
@@ -220,5 +241,7 @@ pub async fn event_page(
         currency,
         lang,
         tiers,
+        code: code_applied,
+        code_error,
     }))
 }

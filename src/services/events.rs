@@ -486,3 +486,191 @@ pub async fn delete_tier(
         ))
     }
 }
+
+/// A code as typed into the form or sent to the API.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct CodeInput {
+    /// The code buyers type (3–32 letters, digits, `-`, `_`).
+    pub code: String,
+    /// `none` (unlock only), `percent` or `fixed`.
+    #[serde(default)]
+    pub discount_kind: String,
+    /// Percent (1–100) or an amount in minor units.
+    #[serde(default)]
+    pub discount_value: i64,
+    /// Tiers the discount applies to; empty for every tier.
+    #[serde(default)]
+    pub tier_ids: Vec<String>,
+    /// Hidden tiers the code reveals.
+    #[serde(default)]
+    pub unlock_tier_ids: Vec<String>,
+    /// Total uses allowed.
+    #[serde(default)]
+    pub max_uses: Option<i64>,
+    /// Uses per buyer allowed.
+    #[serde(default)]
+    pub max_uses_per_user: Option<i64>,
+    /// Local start of validity.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// Local end of validity.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+}
+
+fn parse_code_input(
+    input: &CodeInput,
+    zone: &str,
+) -> Result<crate::store::catalogue::CodeFields, ServiceError> {
+    use crate::domain::codes::{CodeRules, Discount, normalize_code};
+    let code = normalize_code(&input.code)
+        .ok_or_else(|| invalid("A code has 3 to 32 letters, digits, dashes or underscores."))?;
+    let discount = match input.discount_kind.trim() {
+        "" | "none" => Discount::None,
+        "percent" => Discount::Percent(
+            u8::try_from(input.discount_value)
+                .ok()
+                .filter(|p| (1..=100).contains(p))
+                .ok_or_else(|| invalid("A percentage discount is between 1 and 100."))?,
+        ),
+        "fixed" if input.discount_value > 0 => Discount::Fixed(input.discount_value),
+        "fixed" => return Err(invalid("A fixed discount must be more than zero.")),
+        other => {
+            return Err(invalid(format!(
+                "Unknown discount kind {other:?}: use none, percent or fixed."
+            )));
+        }
+    };
+    if discount == Discount::None && input.unlock_tier_ids.is_empty() {
+        return Err(invalid(
+            "A code must give a discount, unlock a hidden tier, or both.",
+        ));
+    }
+    for limit in [input.max_uses, input.max_uses_per_user]
+        .into_iter()
+        .flatten()
+    {
+        if limit < 1 {
+            return Err(invalid("Use limits must be at least 1."));
+        }
+    }
+    let valid_from = optional_local(&input.valid_from, zone)?;
+    let valid_until = optional_local(&input.valid_until, zone)?;
+    if let (Some(f), Some(u)) = (valid_from, valid_until)
+        && u <= f
+    {
+        return Err(invalid("A code must stop being valid after it starts."));
+    }
+    Ok(crate::store::catalogue::CodeFields {
+        code,
+        rules: CodeRules {
+            discount,
+            tiers: input.tier_ids.clone(),
+            unlocks: input.unlock_tier_ids.clone(),
+            valid_from,
+            valid_until,
+        },
+        max_uses: input.max_uses,
+        max_uses_per_user: input.max_uses_per_user,
+    })
+}
+
+/// Adds a code to an event.
+pub async fn create_code(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    input: &CodeInput,
+) -> Result<String, ServiceError> {
+    let (event, _) = managed_event(state, who, id).await?;
+    let f = parse_code_input(input, &event.time_zone)?;
+    Ok(state.store.create_code(id, &f, state.now()).await?)
+}
+
+/// Changes a code.
+pub async fn update_code(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    code_id: &str,
+    input: &CodeInput,
+) -> Result<(), ServiceError> {
+    let (event, _) = managed_event(state, who, id).await?;
+    let f = parse_code_input(input, &event.time_zone)?;
+    Ok(state.store.update_code(id, code_id, &f).await?)
+}
+
+/// Deletes a code that was never used.
+pub async fn delete_code(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    code_id: &str,
+) -> Result<(), ServiceError> {
+    managed_event(state, who, id).await?;
+    if !state
+        .store
+        .codes_of_event(id)
+        .await?
+        .iter()
+        .any(|c| c.id == code_id)
+    {
+        return Err(ServiceError::NotFound);
+    }
+    if state.store.delete_code(id, code_id).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(
+            "This code was already used, so it cannot be deleted.".into(),
+        ))
+    }
+}
+
+/// A code as organizers see it.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CodeView {
+    /// Id.
+    pub id: String,
+    /// The code.
+    pub code: String,
+    /// `none`, `percent` or `fixed`.
+    pub discount_kind: String,
+    /// Percent or minor units.
+    pub discount_value: i64,
+    /// Discount scope (empty: all tiers).
+    pub tier_ids: Vec<String>,
+    /// Hidden tiers revealed.
+    pub unlock_tier_ids: Vec<String>,
+    /// Total uses allowed.
+    pub max_uses: Option<i64>,
+    /// Uses so far.
+    pub uses: i64,
+}
+
+/// The codes of an event (owners, admins).
+pub async fn codes(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+) -> Result<Vec<CodeView>, ServiceError> {
+    managed_event(state, who, id).await?;
+    Ok(state
+        .store
+        .codes_of_event(id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let rules = c.rules();
+            CodeView {
+                id: c.id,
+                code: c.code,
+                discount_kind: c.discount_kind,
+                discount_value: c.discount_value,
+                tier_ids: rules.tiers,
+                unlock_tier_ids: rules.unlocks,
+                max_uses: c.max_uses,
+                uses: c.uses,
+            }
+        })
+        .collect())
+}

@@ -130,6 +130,71 @@ pub struct EventSearch {
     pub now: Timestamp,
 }
 
+/// A code as stored.
+#[derive(Clone, Debug, sqlx::FromRow, PartialEq, Eq)]
+pub struct CodeRow {
+    /// Id.
+    pub id: String,
+    /// The code (upper-case).
+    pub code: String,
+    /// `none`, `percent` or `fixed`.
+    pub discount_kind: String,
+    /// Percent, or minor units.
+    pub discount_value: i64,
+    /// Discount scope (comma-separated tier ids; empty: all).
+    pub tier_ids: String,
+    /// Hidden tiers revealed (comma-separated).
+    pub unlock_tier_ids: String,
+    /// Total uses allowed.
+    pub max_uses: Option<i64>,
+    /// Uses per buyer allowed.
+    pub max_uses_per_user: Option<i64>,
+    /// Valid from.
+    pub valid_from: Option<i64>,
+    /// Valid until.
+    pub valid_until: Option<i64>,
+    /// Uses so far (reserved or final).
+    pub uses: i64,
+}
+
+fn split_ids(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl CodeRow {
+    /// The domain rules of this code.
+    pub fn rules(&self) -> crate::domain::codes::CodeRules {
+        use crate::domain::codes::Discount;
+        crate::domain::codes::CodeRules {
+            discount: match self.discount_kind.as_str() {
+                "percent" => Discount::Percent(u8::try_from(self.discount_value).unwrap_or(100)),
+                "fixed" => Discount::Fixed(self.discount_value),
+                _ => Discount::None,
+            },
+            tiers: split_ids(&self.tier_ids),
+            unlocks: split_ids(&self.unlock_tier_ids),
+            valid_from: self.valid_from.map(Timestamp::from_millis),
+            valid_until: self.valid_until.map(Timestamp::from_millis),
+        }
+    }
+}
+
+/// A code to create or replace.
+#[derive(Clone, Debug)]
+pub struct CodeFields {
+    /// Upper-case code.
+    pub code: String,
+    /// The rules.
+    pub rules: crate::domain::codes::CodeRules,
+    /// Total uses allowed.
+    pub max_uses: Option<i64>,
+    /// Uses per buyer allowed.
+    pub max_uses_per_user: Option<i64>,
+}
+
 /// Catalogue management storage.
 pub trait CatalogueStore: Send + Sync {
     /// An event by id, with its organization name.
@@ -180,6 +245,35 @@ pub trait CatalogueStore: Send + Sync {
         &'a self,
         q: &'a EventSearch,
     ) -> BoxFuture<'a, StoreResult<super::Page<super::EventCard>>>;
+    /// Creates a code; the tiers it names must belong to the event.
+    fn create_code<'a>(
+        &'a self,
+        event: &'a EventId,
+        f: &'a CodeFields,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<String>>;
+    /// Replaces a code's rules.
+    fn update_code<'a>(
+        &'a self,
+        event: &'a EventId,
+        id: &'a str,
+        f: &'a CodeFields,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Deletes a code that was never used. False when it was (or is missing).
+    fn delete_code<'a>(
+        &'a self,
+        event: &'a EventId,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+    /// The codes of an event.
+    fn codes_of_event<'a>(&'a self, event: &'a EventId)
+    -> BoxFuture<'a, StoreResult<Vec<CodeRow>>>;
+    /// A code of an event by its text (upper-case).
+    fn code_by_text<'a>(
+        &'a self,
+        event: &'a EventId,
+        code: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<CodeRow>>>;
     /// Deletes a tier that was never ordered. False when it was.
     fn delete_tier<'a>(
         &'a self,

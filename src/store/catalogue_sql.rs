@@ -323,6 +323,150 @@ macro_rules! impl_catalogue_store {
                 })
             }
 
+            fn create_code<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                f: &'a $crate::store::catalogue::CodeFields,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<String>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        Self::check_code_tiers(&mut tx, event, f).await?;
+                        let id = $crate::store::new_id();
+                        let (kind, value) = Self::discount_columns(&f.rules.discount);
+                        sqlx::query(
+                            "INSERT INTO codes (id, event_id, code, discount_kind, discount_value, tier_ids, unlock_tier_ids,
+                                                max_uses, max_uses_per_user, valid_from, valid_until, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(&id)
+                        .bind(event.as_str())
+                        .bind(&f.code)
+                        .bind(kind)
+                        .bind(value)
+                        .bind(f.rules.tiers.join(","))
+                        .bind(f.rules.unlocks.join(","))
+                        .bind(f.max_uses)
+                        .bind(f.max_uses_per_user)
+                        .bind(f.rules.valid_from.map(|t| t.as_millis()))
+                        .bind(f.rules.valid_until.map(|t| t.as_millis()))
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| $crate::store::common::on_unique(e, $crate::store::Conflict::DuplicateCode(f.code.clone())))?;
+                        tx.commit().await?;
+                        Ok(id)
+                    })
+                    .await
+                })
+            }
+
+            fn update_code<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                id: &'a str,
+                f: &'a $crate::store::catalogue::CodeFields,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        Self::check_code_tiers(&mut tx, event, f).await?;
+                        let (kind, value) = Self::discount_columns(&f.rules.discount);
+                        let r = sqlx::query(
+                            "UPDATE codes SET code = $3, discount_kind = $4, discount_value = $5, tier_ids = $6,
+                                    unlock_tier_ids = $7, max_uses = $8, max_uses_per_user = $9, valid_from = $10,
+                                    valid_until = $11
+                             WHERE id = $1 AND event_id = $2",
+                        )
+                        .bind(id)
+                        .bind(event.as_str())
+                        .bind(&f.code)
+                        .bind(kind)
+                        .bind(value)
+                        .bind(f.rules.tiers.join(","))
+                        .bind(f.rules.unlocks.join(","))
+                        .bind(f.max_uses)
+                        .bind(f.max_uses_per_user)
+                        .bind(f.rules.valid_from.map(|t| t.as_millis()))
+                        .bind(f.rules.valid_until.map(|t| t.as_millis()))
+                        .execute(&mut *tx)
+                        .await;
+                        let r = match r {
+                            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                                return Err($crate::store::StoreError::Conflict($crate::store::Conflict::DuplicateCode(f.code.clone())));
+                            }
+                            Err(sqlx::Error::Database(db)) if matches!(db.kind(), sqlx::error::ErrorKind::CheckViolation) => {
+                                return Err($crate::store::StoreError::Refused(
+                                    "The use limit cannot be lower than the uses so far.".into(),
+                                ));
+                            }
+                            other => other?,
+                        };
+                        if r.rows_affected() == 0 {
+                            return Err($crate::store::StoreError::NotFound);
+                        }
+                        tx.commit().await?;
+                        Ok(())
+                    })
+                    .await
+                })
+            }
+
+            fn delete_code<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                id: &'a str,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<bool>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query("DELETE FROM codes WHERE id = $1 AND event_id = $2 AND uses = 0")
+                            .bind(id)
+                            .bind(event.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        Ok(r.rows_affected() == 1)
+                    })
+                    .await
+                })
+            }
+
+            fn codes_of_event<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Vec<$crate::store::catalogue::CodeRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT id, code, discount_kind, discount_value, tier_ids, unlock_tier_ids, max_uses,
+                                max_uses_per_user, valid_from, valid_until, uses
+                         FROM codes WHERE event_id = $1 ORDER BY code",
+                    )
+                    .bind(event.as_str())
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn code_by_text<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                code: &'a str,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<$crate::store::catalogue::CodeRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT id, code, discount_kind, discount_value, tier_ids, unlock_tier_ids, max_uses,
+                                max_uses_per_user, valid_from, valid_until, uses
+                         FROM codes WHERE event_id = $1 AND code = $2",
+                    )
+                    .bind(event.as_str())
+                    .bind(code)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                })
+            }
+
             fn delete_tier<'a>(
                 &'a self,
                 event: &'a $crate::domain::EventId,
@@ -344,6 +488,35 @@ macro_rules! impl_catalogue_store {
                     })
                     .await
                 })
+            }
+        }
+
+        impl $store {
+            /// Every tier a code names must be a tier of the event.
+            async fn check_code_tiers(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                event: &$crate::domain::EventId,
+                f: &$crate::store::catalogue::CodeFields,
+            ) -> $crate::store::StoreResult<()> {
+                for tier in f.rules.tiers.iter().chain(&f.rules.unlocks) {
+                    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tiers WHERE id = $1 AND event_id = $2")
+                        .bind(tier)
+                        .bind(event.as_str())
+                        .fetch_one(&mut **tx)
+                        .await?;
+                    if n != 1 {
+                        return Err($crate::store::StoreError::Refused("A code can only name tiers of its own event.".into()));
+                    }
+                }
+                Ok(())
+            }
+
+            fn discount_columns(d: &$crate::domain::codes::Discount) -> (&'static str, i64) {
+                match d {
+                    $crate::domain::codes::Discount::None => ("none", 0),
+                    $crate::domain::codes::Discount::Percent(p) => ("percent", i64::from(*p)),
+                    $crate::domain::codes::Discount::Fixed(a) => ("fixed", *a),
+                }
             }
         }
     };

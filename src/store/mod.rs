@@ -74,6 +74,9 @@ pub enum Conflict {
     /// Another organization already uses this slug.
     #[error("an organization with the address {0:?} already exists")]
     DuplicateOrganization(String),
+    /// The event already has this code.
+    #[error("this event already has the code {0:?}")]
+    DuplicateCode(String),
 }
 
 impl From<sqlx::Error> for StoreError {

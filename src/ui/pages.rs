@@ -102,9 +102,15 @@ pub fn EventPage() -> impl IntoView {
     let i18n = use_i18n();
     let params = use_params_map();
     let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
+    let query = use_query_map();
+    let code = move || {
+        query
+            .with(|q| q.get("code"))
+            .filter(|c| !c.trim().is_empty())
+    };
     let event = Resource::new(
-        move || (slug(), lang_of(i18n.get_locale())),
-        |(s, l)| event_page(s, l),
+        move || (slug(), lang_of(i18n.get_locale()), code()),
+        |(s, l, c)| event_page(s, l, c),
     );
     let picked = use_context::<PickedQuantities>().unwrap_or_default();
     view! {
@@ -197,6 +203,14 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
             <aside class="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200 h-fit">
                 <h2 class="text-lg font-semibold mb-3">{t!(i18n, tickets)}</h2>
                 <TierPicker tiers currency=ev.currency lang=ev.lang initial labels />
+                <form method="get" class="mt-4 flex gap-2" data-testid="code-form">
+                    <label class="sr-only" for="code">{t!(i18n, code_prompt)}</label>
+                    <input id="code" name="code" value=ev.code.clone().unwrap_or_default() placeholder=move || t_string!(i18n, code_prompt)
+                        class="w-full rounded border border-slate-300 px-2 py-1 text-sm" />
+                    <button type="submit" class="rounded border border-indigo-700 px-3 py-1 text-sm text-indigo-700">{t!(i18n, apply_code)}</button>
+                </form>
+                {ev.code.clone().map(|c| view! { <p class="mt-2 text-sm text-green-700" data-testid="code-applied">{t!(i18n, code_applied)} " " {c}</p> })}
+                {ev.code_error.clone().map(|e| view! { <p class="mt-2 text-sm text-red-700" role="alert" data-testid="code-error">{e}</p> })}
             </aside>
         </article>
     }

@@ -205,7 +205,33 @@ async fn world(app: &TestApp) -> World {
         .json()
         .await
         .unwrap();
+    let code_x: Value = owner_x
+        .post(format!("{}/api/v1/events/{event_id}/codes", app.url))
+        .json(&json!({"code": "TENOFF", "discount_kind": "percent", "discount_value": 10}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code_draft: Value = owner_x
+        .post(format!("{}/api/v1/events/{draft}/codes", app.url))
+        .json(&json!({"code": "DRAFTOFF", "discount_kind": "fixed", "discount_value": 100}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let vars = BTreeMap::from([
+        (
+            "{CODE_X}",
+            code_x["id"].as_str().expect("code created").to_owned(),
+        ),
+        (
+            "{CODE_DRAFT_X}",
+            code_draft["id"].as_str().expect("code created").to_owned(),
+        ),
         ("{EVENT_X_ID}", event_id),
         ("{QUOTA_X}", quota),
         ("{TIER_X}", tier),

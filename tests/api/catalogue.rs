@@ -15,7 +15,116 @@ both_backends!(
     another_organizer_can_neither_see_nor_change_a_draft,
     bad_event_input_gets_a_clear_message,
     markdown_renders_and_script_never_reaches_the_page,
+    an_access_code_reveals_a_hidden_tier,
 );
+
+async fn an_access_code_reveals_a_hidden_tier(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = owner_of_x(&app).await;
+    let event = created(
+        app.post_json("/api/v1/events", event_body(&org, "Secret Garden Party"))
+            .await,
+    )
+    .await;
+    let q = created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/quotas"),
+            json!({"name": "Garden", "size": 50}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/tiers"),
+            json!({"name": "Public", "price_minor": 100000, "quota_ids": [q]}),
+        )
+        .await,
+    )
+    .await;
+    let hidden = created(app.post_json(&format!("/api/v1/events/{event}/tiers"), json!({"name": "Friends of the house", "price_minor": 50000, "hidden": true, "quota_ids": [q]})).await).await;
+    created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/codes"),
+            json!({"code": "garden-friend", "unlock_tier_ids": [hidden]}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/codes"),
+            json!({"code": "LATE", "unlock_tier_ids": [hidden], "valid_until": "2026-01-01T00:00"}),
+        )
+        .await,
+    )
+    .await;
+    let dup = app
+        .post_json(
+            &format!("/api/v1/events/{event}/codes"),
+            json!({"code": "GARDEN-FRIEND", "discount_kind": "percent", "discount_value": 5}),
+        )
+        .await;
+    assert_eq!(dup.status(), 409, "codes are unique per event");
+    let useless = app
+        .post_json(
+            &format!("/api/v1/events/{event}/codes"),
+            json!({"code": "NOTHING"}),
+        )
+        .await;
+    assert_eq!(
+        useless.json::<Value>().await.unwrap()["error"],
+        "A code must give a discount, unlock a hidden tier, or both."
+    );
+    let mut body = event_body(&org, "Secret Garden Party");
+    body["status"] = json!("published");
+    assert_eq!(
+        app.client
+            .put(format!("{}/api/v1/events/{event}", app.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+
+    let page = |q: &'static str| {
+        let url = format!("{}/events/secret-garden-party{q}", app.url);
+        let client = app.new_client();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let plain = page("").await;
+    assert!(
+        plain.contains("Public") && !plain.contains("Friends of the house"),
+        "hidden without a code"
+    );
+    let with_code = page("?code=Garden-Friend").await;
+    assert!(
+        with_code.contains("Friends of the house"),
+        "the code reveals the hidden tier"
+    );
+    assert!(with_code.contains("data-testid=\"code-applied\""));
+    let wrong = page("?code=NOPE").await;
+    assert!(
+        !wrong.contains("Friends of the house")
+            && wrong.contains("This code is not valid for this event.")
+    );
+    let expired = page("?code=late").await;
+    assert!(
+        !expired.contains("Friends of the house")
+            && expired.contains("This code is not valid right now.")
+    );
+    // A hidden tier is never in the public API listing.
+    let tickets: Value = app
+        .get(&format!("/api/v1/events/{event}/tickets"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tickets.as_array().unwrap().len(), 1);
+    app.finish().await;
+}
 
 async fn markdown_renders_and_script_never_reaches_the_page(backend: Backend) {
     let app = spawn_app(backend).await;

@@ -227,7 +227,7 @@ pub async fn spawn_app_with(backend: Backend, opts: SpawnOptions) -> TestApp {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
     TestApp {
