@@ -10,7 +10,7 @@ use leptos_router::{
 
 use crate::{
     i18n::I18nContextProvider,
-    ui::{account_pages, components::Layout, pages},
+    ui::{account_pages, components::Layout, organizer_pages, pages},
 };
 
 /// The document around every page. Its inline scripts carry the request's
@@ -55,6 +55,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/account") view=account_pages::AccountPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer") view=account_pages::OrganizerPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/apply") view=account_pages::ApplyPage ssr=SsrMode::Async />
+                        <Route path=path!("/organizer/events/new") view=organizer_pages::NewEventPage ssr=SsrMode::Async />
+                        <Route path=path!("/organizer/events/:id") view=organizer_pages::ManageEventPage ssr=SsrMode::Async />
                         <Route path=path!("/invitations/:token") view=account_pages::InvitationPage ssr=SsrMode::Async />
                         <Route path=path!("/admin") view=account_pages::AdminPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/users") view=account_pages::AdminUsersPage ssr=SsrMode::Async />

@@ -13,7 +13,7 @@ use super::views::{
 };
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use leptos::prelude::*;
     use tower_sessions::Session;
 

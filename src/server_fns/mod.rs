@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod catalogue;
+pub mod organizer;
 pub mod views;
 
 /// URL prefix of every server function.

@@ -247,3 +247,175 @@ pub struct SearchParams {
     #[serde(default)]
     pub page: String,
 }
+
+/// An event as typed into the form or sent to the API. Times are local to
+/// `time_zone`, as `YYYY-MM-DDTHH:MM` (what `<input type=datetime-local>` sends).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EventInput {
+    /// Title.
+    pub title: String,
+    /// Markdown description.
+    #[serde(default)]
+    pub description: String,
+    /// Category value (`music`, `conference`, …).
+    pub category: String,
+    /// Venue.
+    pub venue: String,
+    /// Street address.
+    #[serde(default)]
+    pub address: String,
+    /// City.
+    pub city: String,
+    /// Local start.
+    pub starts_at: String,
+    /// Local end.
+    pub ends_at: String,
+    /// IANA zone, e.g. `Asia/Jakarta`.
+    pub time_zone: String,
+    /// ISO currency.
+    pub currency: String,
+    /// Terms and conditions.
+    #[serde(default)]
+    pub terms: String,
+    /// Refund rules, `days:percent,…`.
+    #[serde(default)]
+    pub refund_policy: String,
+}
+
+/// A tier as typed into the form or sent to the API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TierInput {
+    /// Name.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Price in minor units (0: free).
+    #[serde(deserialize_with = "num")]
+    pub price_minor: i64,
+    /// Per-order limit (default 10).
+    #[serde(default, deserialize_with = "opt_num")]
+    pub max_per_order: Option<u32>,
+    /// Local sale start (optional).
+    #[serde(default)]
+    pub sale_starts_at: Option<String>,
+    /// Local sale end (optional).
+    #[serde(default)]
+    pub sale_ends_at: Option<String>,
+    /// Hidden behind an access code.
+    #[serde(default, deserialize_with = "checkbox")]
+    pub hidden: bool,
+    /// Early-bird price (optional).
+    #[serde(default, deserialize_with = "opt_num")]
+    pub early_bird_price_minor: Option<i64>,
+    /// Local end of the early-bird price.
+    #[serde(default)]
+    pub early_bird_until: Option<String>,
+    /// Quotas the tier draws on.
+    #[serde(default)]
+    pub quota_ids: Vec<String>,
+}
+
+/// A code as typed into the form or sent to the API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CodeInput {
+    /// The code buyers type (3–32 letters, digits, `-`, `_`).
+    pub code: String,
+    /// `none` (unlock only), `percent` or `fixed`.
+    #[serde(default)]
+    pub discount_kind: String,
+    /// Percent (1–100) or an amount in minor units.
+    #[serde(default, deserialize_with = "num")]
+    pub discount_value: i64,
+    /// Tiers the discount applies to; empty for every tier.
+    #[serde(default)]
+    pub tier_ids: Vec<String>,
+    /// Hidden tiers the code reveals.
+    #[serde(default)]
+    pub unlock_tier_ids: Vec<String>,
+    /// Total uses allowed.
+    #[serde(default, deserialize_with = "opt_num")]
+    pub max_uses: Option<i64>,
+    /// Uses per buyer allowed.
+    #[serde(default, deserialize_with = "opt_num")]
+    pub max_uses_per_user: Option<i64>,
+    /// Local start of validity.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// Local end of validity.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+}
+
+/// Reads an optional number sent as a JSON number, a string, or an empty
+/// form field (which means "none").
+pub fn opt_num<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr + serde::Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N<T> {
+        Num(T),
+        Str(String),
+    }
+    match Option::<N<T>>::deserialize(d)? {
+        None => Ok(None),
+        Some(N::Num(n)) => Ok(Some(n)),
+        Some(N::Str(s)) if s.trim().is_empty() => Ok(None),
+        Some(N::Str(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a number"))),
+    }
+}
+
+/// Reads a number sent as a JSON number or a (form) string.
+pub fn num<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr + serde::Deserialize<'de> + Default,
+{
+    opt_num(d).map(Option::unwrap_or_default)
+}
+
+/// Reads a checkbox: `true`, `on` or `1` are true; absent is false.
+pub fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        Bool(bool),
+        Str(String),
+    }
+    Ok(match Option::<B>::deserialize(d)? {
+        None => false,
+        Some(B::Bool(b)) => b,
+        Some(B::Str(s)) => matches!(s.as_str(), "true" | "on" | "1"),
+    })
+}
+
+/// An event as its organizers manage it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EventManageView {
+    /// Id.
+    pub id: String,
+    /// Owning organization.
+    pub org_id: String,
+    /// URL handle.
+    pub slug: String,
+    /// `draft`, `published`, `cancelled`.
+    pub status: String,
+    /// The form's current values (times local to the event's zone).
+    pub input: EventInput,
+    /// Quotas: (id, name, size, sold, held).
+    pub quotas: Vec<(String, String, i64, i64, i64)>,
+    /// Tiers: (id, name, price minor, hidden, quota names).
+    pub tiers: Vec<(String, String, i64, bool, String)>,
+    /// Codes: (id, code, summary, uses).
+    pub codes: Vec<(String, String, String, i64)>,
+}

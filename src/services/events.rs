@@ -2,6 +2,8 @@
 
 use jiff::{civil::DateTime, tz::TimeZone};
 
+pub use crate::server_fns::views::{CodeInput, EventInput, TierInput};
+
 use crate::{
     domain::{
         Category, Currency, EventId, EventStatus, OrgId, QuotaId, TierId, Timestamp,
@@ -15,40 +17,6 @@ use crate::{
         catalogue::{EventFields, TierFields},
     },
 };
-
-/// An event as typed into the form or sent to the API. Times are local to
-/// `time_zone`, as `YYYY-MM-DDTHH:MM` (what `<input type=datetime-local>` sends).
-#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
-pub struct EventInput {
-    /// Title.
-    pub title: String,
-    /// Markdown description.
-    #[serde(default)]
-    pub description: String,
-    /// Category value (`music`, `conference`, …).
-    pub category: String,
-    /// Venue.
-    pub venue: String,
-    /// Street address.
-    #[serde(default)]
-    pub address: String,
-    /// City.
-    pub city: String,
-    /// Local start.
-    pub starts_at: String,
-    /// Local end.
-    pub ends_at: String,
-    /// IANA zone, e.g. `Asia/Jakarta`.
-    pub time_zone: String,
-    /// ISO currency.
-    pub currency: String,
-    /// Terms and conditions.
-    #[serde(default)]
-    pub terms: String,
-    /// Refund rules, `days:percent,…`.
-    #[serde(default)]
-    pub refund_policy: String,
-}
 
 fn invalid(msg: impl Into<String>) -> ServiceError {
     ServiceError::Invalid(msg.into())
@@ -323,38 +291,6 @@ pub async fn update_quota(
     Ok(())
 }
 
-/// A tier as typed into the form or sent to the API.
-#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
-pub struct TierInput {
-    /// Name.
-    pub name: String,
-    /// Description.
-    #[serde(default)]
-    pub description: String,
-    /// Price in minor units (0: free).
-    pub price_minor: i64,
-    /// Per-order limit (default 10).
-    #[serde(default)]
-    pub max_per_order: Option<u32>,
-    /// Local sale start (optional).
-    #[serde(default)]
-    pub sale_starts_at: Option<String>,
-    /// Local sale end (optional).
-    #[serde(default)]
-    pub sale_ends_at: Option<String>,
-    /// Hidden behind an access code.
-    #[serde(default)]
-    pub hidden: bool,
-    /// Early-bird price (optional).
-    #[serde(default)]
-    pub early_bird_price_minor: Option<i64>,
-    /// Local end of the early-bird price.
-    #[serde(default)]
-    pub early_bird_until: Option<String>,
-    /// Quotas the tier draws on.
-    pub quota_ids: Vec<String>,
-}
-
 fn optional_local(s: &Option<String>, zone: &str) -> Result<Option<Timestamp>, ServiceError> {
     match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
@@ -485,37 +421,6 @@ pub async fn delete_tier(
             "This tier has orders, so it cannot be deleted.".into(),
         ))
     }
-}
-
-/// A code as typed into the form or sent to the API.
-#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
-pub struct CodeInput {
-    /// The code buyers type (3–32 letters, digits, `-`, `_`).
-    pub code: String,
-    /// `none` (unlock only), `percent` or `fixed`.
-    #[serde(default)]
-    pub discount_kind: String,
-    /// Percent (1–100) or an amount in minor units.
-    #[serde(default)]
-    pub discount_value: i64,
-    /// Tiers the discount applies to; empty for every tier.
-    #[serde(default)]
-    pub tier_ids: Vec<String>,
-    /// Hidden tiers the code reveals.
-    #[serde(default)]
-    pub unlock_tier_ids: Vec<String>,
-    /// Total uses allowed.
-    #[serde(default)]
-    pub max_uses: Option<i64>,
-    /// Uses per buyer allowed.
-    #[serde(default)]
-    pub max_uses_per_user: Option<i64>,
-    /// Local start of validity.
-    #[serde(default)]
-    pub valid_from: Option<String>,
-    /// Local end of validity.
-    #[serde(default)]
-    pub valid_until: Option<String>,
 }
 
 fn parse_code_input(
@@ -673,4 +578,76 @@ pub async fn codes(
             }
         })
         .collect())
+}
+
+/// Everything the event management page shows.
+pub async fn manage_view(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+) -> Result<crate::server_fns::views::EventManageView, ServiceError> {
+    let (event, _) = managed_event(state, who, id).await?;
+    let extras = state
+        .store
+        .event_extras(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let quotas = state.store.quotas_of_event(id).await?;
+    let tiers = state.store.tiers_of_event(id).await?;
+    let codes = state.store.codes_of_event(id).await?;
+    let quota_name = |q: &QuotaId| {
+        quotas
+            .iter()
+            .find(|r| r.id == q.as_str())
+            .map(|r| r.name.clone())
+            .unwrap_or_default()
+    };
+    Ok(crate::server_fns::views::EventManageView {
+        input: EventInput {
+            title: event.title.clone(),
+            description: event.description.clone(),
+            category: event.category.clone(),
+            venue: event.venue.clone(),
+            address: event.address.clone(),
+            city: event.city.clone(),
+            starts_at: format_local(Timestamp::from_millis(event.starts_at), &event.time_zone),
+            ends_at: format_local(Timestamp::from_millis(event.ends_at), &event.time_zone),
+            time_zone: event.time_zone.clone(),
+            currency: event.currency.clone(),
+            terms: extras.terms,
+            refund_policy: extras.refund_policy,
+        },
+        tiers: tiers
+            .iter()
+            .map(|t| {
+                let names: Vec<String> = t.quota_ids.iter().map(&quota_name).collect();
+                (
+                    t.id.to_string(),
+                    t.name.clone(),
+                    t.price_minor,
+                    t.hidden,
+                    names.join(", "),
+                )
+            })
+            .collect(),
+        quotas: quotas
+            .iter()
+            .map(|q| (q.id.clone(), q.name.clone(), q.size, q.sold, q.held))
+            .collect(),
+        codes: codes
+            .into_iter()
+            .map(|c| {
+                let summary = match c.discount_kind.as_str() {
+                    "percent" => format!("{}% off", c.discount_value),
+                    "fixed" => format!("{} off", c.discount_value),
+                    _ => "unlocks hidden tiers".to_owned(),
+                };
+                (c.id, c.code, summary, c.uses)
+            })
+            .collect(),
+        id: event.id,
+        org_id: event.org_id,
+        slug: event.slug,
+        status: event.status,
+    })
 }

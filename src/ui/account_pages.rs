@@ -263,13 +263,24 @@ pub fn OrganizerPage() -> impl IntoView {
                                 <h2 class="text-xl font-semibold">{org.name.clone()} " "
                                     <span class="text-sm font-normal text-slate-500">{role_label(i18n.get_locale_untracked(), &org.role)}</span></h2>
                                 <h3 class="mt-4 font-medium">{t!(i18n, events_heading)}</h3>
+                                {owner.then(|| view! {
+                                    <a href=format!("/organizer/events/new?org={}", org.id) class="text-sm text-indigo-700 underline" data-testid="new-event">
+                                        {t!(i18n, new_event)}
+                                    </a>
+                                })}
                                 {if events.is_empty() {
                                     view! { <p class="text-slate-600">{t!(i18n, no_org_events)}</p> }.into_any()
                                 } else {
                                     view! { <ul class="divide-y divide-slate-100">
                                         {events.iter().map(|e| view! {
                                             <li class="py-2 flex justify-between gap-4">
-                                                <a href=format!("/events/{}", e.slug) class="text-indigo-700 hover:underline">{e.title.clone()}</a>
+                                                <a
+                                                    href=if owner { format!("/organizer/events/{}", e.id) } else { format!("/events/{}", e.slug) }
+                                                    class="text-indigo-700 hover:underline"
+                                                    data-testid="dashboard-event"
+                                                >
+                                                    {e.title.clone()}
+                                                </a>
                                                 <span class="text-sm text-slate-500">{format!("{} · {}", e.when, e.status)}</span>
                                             </li>
                                         }).collect_view()}

@@ -4,6 +4,7 @@
 pub mod account_pages;
 pub mod components;
 pub mod islands;
+pub mod organizer_pages;
 pub mod pages;
 
 use std::collections::HashMap;

@@ -16,7 +16,93 @@ both_backends!(
     bad_event_input_gets_a_clear_message,
     markdown_renders_and_script_never_reaches_the_page,
     an_access_code_reveals_a_hidden_tier,
+    the_dashboard_forms_build_and_publish_an_event_without_javascript,
 );
+
+async fn form(app: &TestApp, path: &str, body: &str) -> String {
+    let r = app
+        .client
+        .post(format!("{}{path}", app.url))
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302, "{path} redirects");
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(!to.contains("error="), "{path} was refused: {to}");
+    to
+}
+
+async fn the_dashboard_forms_build_and_publish_an_event_without_javascript(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = owner_of_x(&app).await;
+    let (status, dash) = app.get_text("/organizer").await;
+    assert_eq!(status, 200);
+    assert!(dash.contains(&format!("/organizer/events/new?org={org}")));
+
+    let enc = |s: &str| serde_urlencoded::to_string([("v", s)]).unwrap()[2..].to_owned();
+    let fields = format!(
+        "org_id={org}&input[title]={}&input[description]={}&input[category]=arts&input[venue]=Gedung+Kesenian&input[city]=Jakarta\
+         &input[address]=&input[starts_at]=2030-05-01T19:00&input[ends_at]=2030-05-01T21:00&input[time_zone]=Asia/Jakarta\
+         &input[currency]=IDR&input[terms]=&input[refund_policy]=14:100",
+        enc("Wayang Kulit Malam"),
+        enc("A **night** of shadow puppets.")
+    );
+    let to = form(&app, "/_fn/organizer/event_create", &fields).await;
+    let id = to
+        .trim_start_matches("/organizer/events/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    form(
+        &app,
+        "/_fn/organizer/quota_create",
+        &format!("id={id}&name=Hall&size=120"),
+    )
+    .await;
+    let quota = raw_text(
+        &app.db,
+        &format!("SELECT id FROM quotas WHERE event_id = '{id}'"),
+    )
+    .await;
+    form(&app, "/_fn/organizer/tier_create", &format!("id={id}&input[name]=Regular&input[price_minor]=90000&input[max_per_order]=&input[quota_ids][]={quota}")).await;
+    form(&app, "/_fn/organizer/code_create", &format!("id={id}&input[code]=wayang10&input[discount_kind]=percent&input[discount_value]=10&input[max_uses]=")).await;
+    form(
+        &app,
+        "/_fn/organizer/event_status",
+        &format!("id={id}&publish=true"),
+    )
+    .await;
+
+    let (status, manage) = app.get_text(&format!("/organizer/events/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(manage.contains("Hall: 0 sold, 0 held, 120 in total"));
+    assert!(manage.contains("WAYANG10"));
+    assert!(manage.contains("data-testid=\"event-status\"") && manage.contains(">published<"));
+    let (status, page) = app.get_text("/events/wayang-kulit-malam").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<strong>night</strong>") && page.contains("19:00 WIB"));
+
+    // A refused form comes back with a clear message.
+    let r = app
+        .client
+        .post(format!("{}/_fn/organizer/quota_create", app.url))
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("id={id}&name=Balcony&size=lots"))
+        .send()
+        .await
+        .unwrap();
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.contains("error=Enter+the+quota%27s+size+as+a+whole+number."),
+        "{to}"
+    );
+    app.finish().await;
+}
 
 async fn an_access_code_reveals_a_hidden_tier(backend: Backend) {
     let app = spawn_app(backend).await;
