@@ -328,24 +328,33 @@ pub async fn organizer_dashboard(
             .events_of_org(&org)
             .await
             .map_err(|e| ssr::load_error(e.into()))?;
+        let mut views = Vec::with_capacity(events.len());
+        for e in events {
+            let quotas = c
+                .state
+                .store
+                .quotas_of_event(&crate::domain::EventId::from_string(e.id.clone()))
+                .await
+                .map_err(|e| ssr::load_error(e.into()))?;
+            views.push(DashboardEventView {
+                when: crate::services::format::when(
+                    Timestamp::from_millis(e.starts_at),
+                    &e.time_zone,
+                    lang,
+                ),
+                sold: quotas.iter().map(|q| q.sold).sum(),
+                capacity: quotas.iter().map(|q| q.size).sum(),
+                id: e.id,
+                slug: e.slug,
+                title: e.title,
+                status: e.status,
+            });
+        }
         out.push(DashboardOrgView {
             id: m.org_id.clone(),
             name: m.org_name.clone(),
             role: m.role.clone(),
-            events: events
-                .into_iter()
-                .map(|e| DashboardEventView {
-                    when: crate::services::format::when(
-                        Timestamp::from_millis(e.starts_at),
-                        &e.time_zone,
-                        lang,
-                    ),
-                    id: e.id,
-                    slug: e.slug,
-                    title: e.title,
-                    status: e.status,
-                })
-                .collect(),
+            events: views,
         });
     }
     if out.is_empty() {

@@ -160,6 +160,10 @@ pub struct DashboardEventView {
     pub status: String,
     /// Start, formatted.
     pub when: String,
+    /// Units sold across its quotas.
+    pub sold: i64,
+    /// Units in its quotas.
+    pub capacity: i64,
 }
 
 /// A pending application, for admins.
@@ -414,8 +418,8 @@ pub struct EventManageView {
     pub input: EventInput,
     /// Quotas: (id, name, size, sold, held).
     pub quotas: Vec<(String, String, i64, i64, i64)>,
-    /// Tiers: (id, name, price minor, hidden, quota names).
-    pub tiers: Vec<(String, String, i64, bool, String)>,
+    /// Tiers: (id, name, price minor, hidden, quota names, sold, capacity).
+    pub tiers: Vec<(String, String, i64, bool, String, i64, i64)>,
     /// Codes: (id, code, summary, uses).
     pub codes: Vec<(String, String, String, i64)>,
 }

@@ -595,6 +595,7 @@ pub async fn manage_view(
     let quotas = state.store.quotas_of_event(id).await?;
     let tiers = state.store.tiers_of_event(id).await?;
     let codes = state.store.codes_of_event(id).await?;
+    let sales = state.store.tier_sales(id).await?;
     let quota_name = |q: &QuotaId| {
         quotas
             .iter()
@@ -621,12 +622,20 @@ pub async fn manage_view(
             .iter()
             .map(|t| {
                 let names: Vec<String> = t.quota_ids.iter().map(&quota_name).collect();
+                let sold = sales
+                    .iter()
+                    .find(|(tier, _)| tier == t.id.as_str())
+                    .map_or(0, |(_, n)| *n);
+                // A tier can never sell more than its smallest quota.
+                let capacity = t.quotas.iter().map(|q| q.size).min().unwrap_or(0);
                 (
                     t.id.to_string(),
                     t.name.clone(),
                     t.price_minor,
                     t.hidden,
                     names.join(", "),
+                    sold,
+                    capacity,
                 )
             })
             .collect(),

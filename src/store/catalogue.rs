@@ -274,6 +274,11 @@ pub trait CatalogueStore: Send + Sync {
         event: &'a EventId,
         code: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<CodeRow>>>;
+    /// Units sold per tier of an event (paid orders), as (tier id, units).
+    fn tier_sales<'a>(
+        &'a self,
+        event: &'a EventId,
+    ) -> BoxFuture<'a, StoreResult<Vec<(String, i64)>>>;
     /// Deletes a tier that was never ordered. False when it was.
     fn delete_tier<'a>(
         &'a self,

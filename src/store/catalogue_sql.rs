@@ -467,6 +467,21 @@ macro_rules! impl_catalogue_store {
                 })
             }
 
+            fn tier_sales<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Vec<(String, i64)>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT oi.tier_id, COUNT(*) FROM order_items oi JOIN orders o ON o.id = oi.order_id
+                         WHERE o.event_id = $1 AND o.status = 'paid' GROUP BY oi.tier_id",
+                    )
+                    .bind(event.as_str())
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
             fn delete_tier<'a>(
                 &'a self,
                 event: &'a $crate::domain::EventId,

@@ -281,7 +281,7 @@ pub fn OrganizerPage() -> impl IntoView {
                                                 >
                                                     {e.title.clone()}
                                                 </a>
-                                                <span class="text-sm text-slate-500">{format!("{} · {}", e.when, e.status)}</span>
+                                                <span class="text-sm text-slate-500" data-testid="event-sales">{format!("{} · {} · {}/{}", e.when, e.status, e.sold, e.capacity)}</span>
                                             </li>
                                         }).collect_view()}
                                     </ul> }.into_any()

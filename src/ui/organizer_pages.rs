@@ -168,9 +168,9 @@ pub fn ManageEventPage() -> impl IntoView {
                             <section class=format!("{CARD} mb-6")>
                                 <h2 class="text-lg font-semibold mb-2">{t!(i18n, tickets)}</h2>
                                 <ul class="mb-3 divide-y divide-slate-100" data-testid="tiers">
-                                    {ev.tiers.iter().map(|(tier_id, name, price, hidden, quotas)| view! {
+                                    {ev.tiers.iter().map(|(tier_id, name, price, hidden, quotas, sold, capacity)| view! {
                                         <li class="flex items-center justify-between py-1">
-                                            <span>{format!("{name} — {price} ({quotas}){}", if *hidden { " · hidden" } else { "" })}</span>
+                                            <span>{format!("{name} — {price} ({quotas}) — {sold}/{capacity}{}", if *hidden { " · hidden" } else { "" })}</span>
                                             <form method="post" action=DeleteTier::PATH>
                                                 <input type="hidden" name="id" value=id.clone() />
                                                 <input type="hidden" name="tier_id" value=tier_id.clone() />

@@ -81,6 +81,15 @@ async fn the_dashboard_forms_build_and_publish_an_event_without_javascript(backe
     assert_eq!(status, 200);
     assert!(manage.contains("Hall: 0 sold, 0 held, 120 in total"));
     assert!(manage.contains("WAYANG10"));
+    assert!(
+        manage.contains("Regular — 90000 (Hall) — 0/120"),
+        "sold / capacity per tier"
+    );
+    let (_, dash) = app.get_text("/organizer").await;
+    assert!(
+        dash.contains("published · 0/120"),
+        "sold / capacity per event"
+    );
     assert!(manage.contains("data-testid=\"event-status\"") && manage.contains(">published<"));
     let (status, page) = app.get_text("/events/wayang-kulit-malam").await;
     assert_eq!(status, 200);
