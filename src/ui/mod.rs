@@ -29,9 +29,15 @@ pub fn lang_of(locale: Locale) -> Lang {
 /// out of the element; escaping `&`, `<` and `>` keeps it inert text (the
 /// browser shows the characters as typed).
 pub fn page_title(name: &str) -> String {
-    let escaped = name
-        .replace('&', "&amp;")
+    format!("{} — admit", rcdata(name))
+}
+
+/// Text for the inside of `<title>` or `<textarea>` (raw-text elements that
+/// Leptos writes unescaped): `&`, `<` and `>` become entities, so content such
+/// as `</textarea><script>` stays text. Browsers decode the entities back, so
+/// the person sees and submits exactly what was stored.
+pub fn rcdata(text: &str) -> String {
+    text.replace('&', "&amp;")
         .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    format!("{escaped} — admit")
+        .replace('>', "&gt;")
 }

@@ -42,7 +42,7 @@ fn EventFields(input: EventInput) -> impl IntoView {
     view! {
         <label class="block">{t!(i18n, title_label)}<input name="input[title]" required value=input.title.clone() class=INPUT /></label>
         <label class="block">{t!(i18n, description_label)}
-            <textarea name="input[description]" rows="5" class=INPUT>{input.description.clone()}</textarea>
+            <textarea name="input[description]" rows="5" class=INPUT>{super::rcdata(&input.description)}</textarea>
             <span class="text-xs text-slate-500">{t!(i18n, markdown_hint)}</span>
         </label>
         <div class="grid gap-3 sm:grid-cols-2">
@@ -79,7 +79,7 @@ fn EventFields(input: EventInput) -> impl IntoView {
             <input name="input[refund_policy]" value=input.refund_policy.clone() placeholder="30:100,7:50" class=INPUT />
             <span class="text-xs text-slate-500">{t!(i18n, refund_policy_hint)}</span>
         </label>
-        <label class="block">{t!(i18n, terms_heading)}<textarea name="input[terms]" rows="3" class=INPUT>{input.terms.clone()}</textarea></label>
+        <label class="block">{t!(i18n, terms_heading)}<textarea name="input[terms]" rows="3" class=INPUT>{super::rcdata(&input.terms)}</textarea></label>
     }
 }
 
