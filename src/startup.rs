@@ -27,6 +27,9 @@ pub async fn build_state(
         .site_addr(config.settings.site_addr)
         .build();
     let mailer = mailer(&config)?;
+    let files = Arc::new(crate::integrations::files::LocalFiles::new(
+        config.settings.data_dir.join("files"),
+    ));
     let listings = Arc::new(crate::services::listings::ListingCache::new(
         config.settings.listing_cache_ttl_secs,
     ));
@@ -37,6 +40,7 @@ pub async fn build_state(
         leptos,
         mailer,
         listings,
+        files,
     })
 }
 

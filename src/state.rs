@@ -20,6 +20,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// Outgoing mail (SMTP, or files in development).
     pub mailer: Arc<dyn Mailer>,
+    /// Uploaded files (banners).
+    pub files: Arc<dyn crate::integrations::files::FileStore>,
     /// Cached listing pages of this instance.
     pub listings: Arc<crate::services::listings::ListingCache>,
 }

@@ -90,7 +90,9 @@ async fn not_found() -> Response {
         super::api_events::list_codes,
         super::api_events::create_code,
         super::api_events::update_code,
-        super::api_events::delete_code
+        super::api_events::delete_code,
+        super::api_events::put_banner,
+        super::api_events::post_banner
     ),
     components(schemas(
         RegisterBody,

@@ -35,6 +35,14 @@ pub fn router() -> Router<AppState> {
             "/events/{id}/tiers/{tier_id}",
             put(update_tier).delete(delete_tier),
         )
+        .route(
+            "/events/{id}/banner",
+            put(put_banner)
+                .post(post_banner)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    super::super::services::banners::MAX_BYTES + 64 * 1024,
+                )),
+        )
         .route("/events/{id}/codes", get(list_codes).post(create_code))
         .route(
             "/events/{id}/codes/{code_id}",
@@ -337,4 +345,70 @@ pub(crate) async fn delete_code(
 ) -> Response {
     let result = async { events::delete_code(&state, &who, &event_id(&id)?, &code).await };
     no_content(result.await)
+}
+
+/// Replaces the event's banner with the image in the body (JPG, PNG or WebP,
+/// at most 5 MB). It is checked by decoding, resized and stripped of metadata.
+#[utoipa::path(put, path = "/api/v1/events/{id}/banner", params(("id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 204), (status = 401), (status = 404), (status = 422)))]
+pub(crate) async fn put_banner(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let result = async {
+        crate::services::banners::upload(&state, &who, &event_id(&id)?, body.to_vec()).await
+    };
+    no_content(result.await)
+}
+
+/// The same from an HTML form (`multipart/form-data`, field `banner`). A
+/// browser is sent back to the management page with a notice or an error.
+#[utoipa::path(post, path = "/api/v1/events/{id}/banner", params(("id" = String, Path)),
+    request_body(content_type = "multipart/form-data"),
+    responses((status = 204), (status = 303), (status = 401), (status = 404), (status = 422)))]
+pub(crate) async fn post_banner(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let result = async {
+        let mut bytes = None;
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|_| ServiceError::Invalid("The upload was cut off; try again.".into()))?
+        {
+            if field.name() == Some("banner") {
+                bytes = Some(field.bytes().await.map_err(|_| {
+                    ServiceError::Invalid("The banner must be at most 5 MB.".into())
+                })?);
+            }
+        }
+        let bytes =
+            bytes.ok_or_else(|| ServiceError::Invalid("Choose an image file to upload.".into()))?;
+        crate::services::banners::upload(&state, &who, &event_id(&id)?, bytes.to_vec()).await
+    };
+    let result = result.await;
+    let browser = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !browser {
+        return no_content(result);
+    }
+    let back = format!("/organizer/events/{id}");
+    let to = match result {
+        Ok(()) => format!("{back}?notice=saved"),
+        Err(ServiceError::Unauthenticated) => "/signin".to_owned(),
+        Err(e) => format!(
+            "{back}?{}",
+            serde_urlencoded::to_string([("error", e.public_message())]).unwrap_or_default()
+        ),
+    };
+    axum::response::Redirect::to(&to).into_response()
 }

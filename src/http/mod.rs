@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/readyz", axum::routing::get(probes::readyz))
         .route("/metrics", axum::routing::get(probes::metrics))
         .route("/locale", axum::routing::post(pages::switch_locale))
+        .route("/media/{*key}", axum::routing::get(pages::media))
         .nest("/api/v1", api::router())
         .merge(test_hooks::router())
         .leptos_routes_with_context(&state, routes, context.clone(), {

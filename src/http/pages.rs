@@ -92,3 +92,26 @@ pub async fn event_quote(State(state): State<AppState>, req: Request<Body>) -> R
     );
     handler(get).await
 }
+
+/// `GET /media/<key>`: an uploaded banner image. Keys are unique per upload,
+/// so responses may be cached forever.
+pub async fn media(
+    State(state): State<AppState>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> Response {
+    if !key.starts_with("banners/") || !key.ends_with(".jpg") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match state.files.get(&key).await {
+        Ok(Some(bytes)) => (
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => crate::error::ServiceError::Internal(e).into_response(),
+    }
+}

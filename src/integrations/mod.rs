@@ -1,3 +1,4 @@
 //! Adapters to the outside world: mail (and later payments and rendering).
 
+pub mod files;
 pub mod mail;

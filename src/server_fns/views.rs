@@ -98,6 +98,9 @@ pub struct EventPageView {
     pub lang: Lang,
     /// Visible tiers (hidden ones only when a code unlocked them).
     pub tiers: Vec<TierView>,
+    /// Banner image URL prefix (`/media/banners/…`), if any; append
+    /// `-400.jpg`, `-800.jpg` or `-1600.jpg`.
+    pub banner: Option<String>,
     /// The code that was applied, upper-case.
     pub code: Option<String>,
     /// Why a typed code did not work.

@@ -241,6 +241,7 @@ pub async fn event_page(
         currency,
         lang,
         tiers,
+        banner: extras.banner_key.as_ref().map(|k| format!("/media/{k}")),
         code: code_applied,
         code_error,
     }))

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod authz;
+pub mod banners;
 pub mod catalogue;
 pub mod events;
 pub mod format;

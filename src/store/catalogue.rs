@@ -40,6 +40,8 @@ pub struct EventExtras {
     pub terms: String,
     /// Refund rules, stored form.
     pub refund_policy: String,
+    /// Storage key prefix of the banner images, if any.
+    pub banner_key: Option<String>,
 }
 
 /// How much of an event is taken: units sold, units held, orders of any kind.
@@ -274,6 +276,12 @@ pub trait CatalogueStore: Send + Sync {
         event: &'a EventId,
         code: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<CodeRow>>>;
+    /// Sets (or clears) an event's banner; returns the previous key.
+    fn set_banner<'a>(
+        &'a self,
+        event: &'a EventId,
+        key: Option<&'a str>,
+    ) -> BoxFuture<'a, StoreResult<Option<String>>>;
     /// Units sold per tier of an event (paid orders), as (tier id, units).
     fn tier_sales<'a>(
         &'a self,

@@ -25,7 +25,7 @@ macro_rules! impl_catalogue_store {
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<$crate::store::catalogue::EventExtras>>>
             {
                 Box::pin(async move {
-                    Ok(sqlx::query_as("SELECT terms, refund_policy FROM events WHERE id = $1")
+                    Ok(sqlx::query_as("SELECT terms, refund_policy, banner_key FROM events WHERE id = $1")
                         .bind(id.as_str())
                         .fetch_optional(&self.pool)
                         .await?)
@@ -464,6 +464,33 @@ macro_rules! impl_catalogue_store {
                     .bind(code)
                     .fetch_optional(&self.pool)
                     .await?)
+                })
+            }
+
+            fn set_banner<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                key: Option<&'a str>,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<String>>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let old: Option<(Option<String>,)> = sqlx::query_as("SELECT banner_key FROM events WHERE id = $1")
+                            .bind(event.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        let Some((old,)) = old else {
+                            return Err($crate::store::StoreError::NotFound);
+                        };
+                        sqlx::query("UPDATE events SET banner_key = $2 WHERE id = $1")
+                            .bind(event.as_str())
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        Ok(old)
+                    })
+                    .await
                 })
             }
 

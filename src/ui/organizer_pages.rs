@@ -146,6 +146,12 @@ pub fn ManageEventPage() -> impl IntoView {
                                     <EventFields input=ev.input.clone() />
                                     <button type="submit" class=BUTTON>{t!(i18n, save)}</button>
                                 </form>
+                                <form method="post" action=format!("/api/v1/events/{id}/banner") enctype="multipart/form-data" class="mt-4 flex items-end gap-2" data-testid="banner-form">
+                                    <label class="text-sm">{t!(i18n, banner_label)}
+                                        <input type="file" name="banner" accept="image/jpeg,image/png,image/webp" required class="block" />
+                                    </label>
+                                    <button type="submit" class=BUTTON_LIGHT>{t!(i18n, upload)}</button>
+                                </form>
                                 <form method="post" action=DeleteEvent::PATH class="mt-4">
                                     <input type="hidden" name="id" value=id.clone() />
                                     <button type="submit" class="text-sm text-red-700 underline">{t!(i18n, delete_event)}</button>

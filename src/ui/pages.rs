@@ -165,6 +165,16 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
         <Title text=super::page_title(&ev.title) />
         <article class="grid gap-6 lg:grid-cols-3">
             <div class="lg:col-span-2 space-y-4">
+                {ev.banner.clone().map(|b| view! {
+                    <img
+                        data-testid="event-banner"
+                        src=format!("{b}-800.jpg")
+                        srcset=format!("{b}-400.jpg 400w, {b}-800.jpg 800w, {b}-1600.jpg 1600w")
+                        sizes="(min-width: 1024px) 66vw, 100vw"
+                        alt=""
+                        class="w-full rounded-lg object-cover"
+                    />
+                })}
                 <p class="text-xs uppercase tracking-wide text-indigo-700">{category}</p>
                 <h1 data-testid="event-title" class="text-3xl font-bold">{ev.title.clone()}</h1>
                 <p class="text-sm text-slate-600">{t!(i18n, organized_by)} " " {ev.organizer.clone()}</p>

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod authz;
+mod banners;
 mod catalogue;
 mod config_doc;
 mod jobs;
