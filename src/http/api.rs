@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
+        .route("/auth/logout-all", post(logout_all))
         .route("/auth/verify-email", post(verify_email))
         .route("/auth/resend-code", post(resend_code))
         .route("/user/me", get(me))
@@ -63,6 +64,7 @@ async fn not_found() -> Response {
         register,
         login,
         logout,
+        logout_all,
         verify_email,
         resend_code,
         me,
@@ -232,6 +234,23 @@ async fn logout(session: Session) -> Response {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => ServiceError::Internal(e).into_response(),
     }
+}
+
+/// Signs out every session of the account, this one included.
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", responses((status = 204), (status = 401, body = ErrorView)))]
+async fn logout_all(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(who): Extension<Identity>,
+) -> Response {
+    let result = async {
+        let viewer = who.require_user()?;
+        accounts::sign_out_everywhere(&state, &viewer.account).await?;
+        crate::http::identity::sign_out(&session)
+            .await
+            .map_err(ServiceError::Internal)
+    };
+    no_content(result.await)
 }
 
 /// A 6-digit code.

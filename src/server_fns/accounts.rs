@@ -203,6 +203,21 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
     ssr::finish(result, "/", "/")
 }
 
+/// "Sign out everywhere" button.
+#[server(prefix = "/_fn", endpoint = "auth/sign_out_all")]
+pub async fn sign_out_all() -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result = async {
+        let viewer = c.who.require_user()?;
+        crate::services::accounts::sign_out_everywhere(&c.state, &viewer.account).await?;
+        crate::http::identity::sign_out(&c.session)
+            .await
+            .map_err(crate::error::ServiceError::Internal)
+    }
+    .await;
+    ssr::finish(result, "/", "/account")
+}
+
 /// Organizer application form.
 #[server(prefix = "/_fn", endpoint = "organizer/apply")]
 pub async fn apply_organizer(

@@ -252,3 +252,11 @@ fn capitalize(s: &str) -> String {
         None => String::new(),
     }
 }
+
+/// Ends every session of the account at once ("sign out everywhere"): the
+/// session epoch moves on, so sessions started before no longer match.
+#[tracing::instrument(skip(state, account), fields(user = %account.id))]
+pub async fn sign_out_everywhere(state: &AppState, account: &Account) -> Result<(), ServiceError> {
+    state.store.bump_session_epoch(&account.user_id()).await?;
+    Ok(())
+}

@@ -10,8 +10,8 @@ use crate::{
     i18n::*,
     server_fns::accounts::{
         AcceptInvitation, ApplyOrganizer, DecideApplication, InviteStaff, ResendCode, SetAdmin,
-        SetSuspended, SignIn, SignOut, SignUp, VerifyEmail, admin_applications, admin_user,
-        admin_users, invitation, me, organizer_dashboard,
+        SetSuspended, SignIn, SignOut, SignOutAll, SignUp, VerifyEmail, admin_applications,
+        admin_user, admin_users, invitation, me, organizer_dashboard,
     },
 };
 
@@ -213,6 +213,9 @@ pub fn AccountPage() -> impl IntoView {
                                     <a href="/organizer/apply" class=BUTTON_LIGHT>{t!(i18n, apply_organizer)}</a>
                                 })}
                                 {me.is_admin.then(|| view! { <a href="/admin" class=BUTTON_LIGHT>{t!(i18n, admin_title)}</a> })}
+                                <form method="post" action=SignOutAll::PATH>
+                                    <button type="submit" class=BUTTON_LIGHT data-testid="sign-out-everywhere">{t!(i18n, sign_out_everywhere)}</button>
+                                </form>
                             </div>
                         </div>
                     }.into_any(),

@@ -21,7 +21,51 @@ both_backends!(
     an_owner_invites_staff_who_accept_by_signing_in,
     admins_search_users_and_change_roles,
     unverified_accounts_cannot_apply,
+    signing_out_everywhere_ends_every_session_of_the_account,
 );
+
+async fn signing_out_everywhere_ends_every_session_of_the_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    admit::services::seed::seed(&app.state).await.unwrap();
+    let phone = app.new_client();
+    app.sign_in_as(&app.client, "attendee1@admit.test").await;
+    app.sign_in_as(&phone, "attendee1@admit.test").await;
+    let other = app.new_client();
+    app.sign_in_as(&other, "attendee2@admit.test").await;
+
+    assert_eq!(
+        app.post_json("/api/v1/auth/logout-all", json!({}))
+            .await
+            .status(),
+        204
+    );
+
+    assert_eq!(app.get("/api/v1/user/me").await.status(), 401);
+    let r = phone
+        .get(format!("{}/api/v1/user/me", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "the other device is signed out too");
+    let r = other
+        .get(format!("{}/api/v1/user/me", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "other people stay signed in");
+    app.sign_in_as(&phone, "attendee1@admit.test").await;
+    assert_eq!(
+        phone
+            .get(format!("{}/api/v1/user/me", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "signing in again works"
+    );
+    app.finish().await;
+}
 
 async fn sign_up_emails_a_code_that_verifies_the_account_once(backend: Backend) {
     let app = spawn_app(backend).await;
