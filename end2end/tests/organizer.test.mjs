@@ -1,5 +1,5 @@
 // The organizer's path in Chromium, through the dashboard forms: create an
-// event with two tiers sharing a quota, a discount code and a hidden tier
+// event with tiers sharing a quota, a seat map, a discount code and a hidden tier
 // with an access code, upload a banner, publish; then an attendee finds it
 // in search and the filtered list, sees its local time with the zone label,
 // and the access code reveals the hidden tier.
@@ -101,6 +101,14 @@ test('an organizer builds and publishes an event that attendees then find', { ti
     assert.equal(tiers.length, 3);
     assert.ok(tiers.every((t) => t.includes('Beach capacity')), `all tiers share the quota: ${tiers}`);
 
+    const g = 'form[data-testid="seat-grid-form"]';
+    await page.fill(`${g} input[name="section"]`, 'Beachfront');
+    await page.fill(`${g} input[name="rows"]`, '2');
+    await page.fill(`${g} input[name="per_row"]`, '8');
+    await page.selectOption(`${g} select[name="tier"]`, 'Regular');
+    await submit(page, g, 'adding a seat map section');
+    assert.equal((await page.locator('[data-testid="seat-count"]').textContent()).trim(), '16 seats');
+
     const c = 'form[data-testid="code-form"]';
     await page.fill(`${c} input[name="input[code]"]`, 'KRONCONG10');
     await page.selectOption(`${c} select[name="input[discount_kind]"]`, 'percent');
@@ -129,6 +137,7 @@ test('an organizer builds and publishes an event that attendees then find', { ti
     const when = await page.locator('[data-testid="event-when"]').textContent();
     assert.match(when, /17 Aug 2030 19:30 WITA/, `local time and label: ${when}`);
     assert.ok(await page.locator('[data-testid="event-banner"]').isVisible(), 'banner shown');
+    assert.equal(await page.locator('[data-testid="seat-map"] [data-testid="seat"][data-status="available"]').count(), 16, 'the seat map with live status');
     const names = () => page.locator('form[data-testid="tier-picker"] label').allTextContents();
     assert.deepEqual(await names(), ['Regular', 'VIP'], 'hidden tier not listed');
     await page.fill('form[data-testid="code-form"] input[name="code"]', 'friends-only');

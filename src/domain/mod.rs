@@ -12,6 +12,7 @@ pub mod money;
 pub mod order;
 pub mod quantity;
 pub mod search;
+pub mod seats;
 pub mod time;
 
 pub use catalogue::{Availability, Category, EventStatus, QuotaLevel};

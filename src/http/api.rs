@@ -94,7 +94,9 @@ async fn not_found() -> Response {
         super::api_events::update_code,
         super::api_events::delete_code,
         super::api_events::put_banner,
-        super::api_events::post_banner
+        super::api_events::post_banner,
+        super::api_events::seat_map,
+        super::api_events::put_seat_map
     ),
     components(schemas(
         RegisterBody,

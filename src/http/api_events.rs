@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
                     super::super::services::banners::MAX_BYTES + 64 * 1024,
                 )),
         )
+        .route("/events/{id}/seatmap", get(seat_map).put(put_seat_map))
         .route("/events/{id}/codes", get(list_codes).post(create_code))
         .route(
             "/events/{id}/codes/{code_id}",
@@ -411,4 +412,36 @@ pub(crate) async fn post_banner(
         ),
     };
     axum::response::Redirect::to(&to).into_response()
+}
+
+/// The seat map with each seat's status (published events; drafts for their
+/// organizers).
+#[utoipa::path(get, path = "/api/v1/events/{id}/seatmap", params(("id" = String, Path)),
+    responses((status = 200, description = "Sections, rows and seats"), (status = 404)))]
+pub(crate) async fn seat_map(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async { crate::services::seats::seat_map(&state, &who, &event_id(&id)?).await };
+    respond(StatusCode::OK, result.await)
+}
+
+/// Replaces the seat map from CSV: `section,row,number[,kind[,tier[,blocked]]]`
+/// per line (kind: standard, wheelchair, companion; blocked: yes/no).
+#[utoipa::path(put, path = "/api/v1/events/{id}/seatmap", params(("id" = String, Path)),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 204), (status = 401), (status = 404), (status = 422)))]
+pub(crate) async fn put_seat_map(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
+    let result = async {
+        crate::services::seats::import_csv(&state, &who, &event_id(&id)?, &body)
+            .await
+            .map(|_| ())
+    };
+    no_content(result.await)
 }

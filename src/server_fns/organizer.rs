@@ -141,3 +141,67 @@ pub async fn delete_code(id: String, code_id: String) -> Result<(), ServerFnErro
     .await;
     ssr::finish(result, &format!("{back}?notice=saved"), &back)
 }
+
+/// Seat-map CSV import form (replaces the map).
+#[server(prefix = "/_fn", endpoint = "organizer/seats_import")]
+pub async fn import_seats(id: String, csv: String) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let back = format!("/organizer/events/{id}");
+    let result =
+        async { crate::services::seats::import_csv(&c.state, &c.who, &event(&id)?, &csv).await }
+            .await;
+    ssr::finish(result, &format!("{back}?notice=saved"), &back)
+}
+
+/// Seat grid form: adds a section of rows × seats.
+#[server(prefix = "/_fn", endpoint = "organizer/seats_grid")]
+pub async fn add_seat_grid(
+    id: String,
+    section: String,
+    first_row: String,
+    rows: String,
+    per_row: String,
+    tier: String,
+) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let back = format!("/organizer/events/{id}");
+    let result = async {
+        let bad = || {
+            crate::error::ServiceError::Invalid(
+                "Give the first row as a capital letter and the numbers of rows and seats per row."
+                    .into(),
+            )
+        };
+        let first = first_row
+            .trim()
+            .chars()
+            .next()
+            .ok_or_else(bad)?
+            .to_ascii_uppercase();
+        let rows: u32 = rows.trim().parse().map_err(|_| bad())?;
+        let per_row: u32 = per_row.trim().parse().map_err(|_| bad())?;
+        crate::services::seats::add_grid(
+            &c.state,
+            &c.who,
+            &event(&id)?,
+            &crate::services::seats::GridSpec {
+                section,
+                first_row: first,
+                rows,
+                per_row,
+                tier,
+            },
+        )
+        .await
+    }
+    .await;
+    ssr::finish(result, &format!("{back}?notice=saved"), &back)
+}
+
+/// The seat map (for the event and management pages).
+#[server(prefix = "/_fn", endpoint = "events/seatmap")]
+pub async fn seat_map(id: String) -> Result<super::views::SeatMapView, ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result = async { crate::services::seats::seat_map(&c.state, &c.who, &event(&id)?).await };
+    result.await.map_err(ssr::load_error)
+}

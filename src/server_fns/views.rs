@@ -98,6 +98,8 @@ pub struct EventPageView {
     pub lang: Lang,
     /// Visible tiers (hidden ones only when a code unlocked them).
     pub tiers: Vec<TierView>,
+    /// The seat map (empty for general admission).
+    pub seats: SeatMapView,
     /// Banner image URL prefix (`/media/banners/…`), if any; append
     /// `-400.jpg`, `-800.jpg` or `-1600.jpg`.
     pub banner: Option<String>,
@@ -425,4 +427,48 @@ pub struct EventManageView {
     pub tiers: Vec<(String, String, i64, bool, String, i64, i64)>,
     /// Codes: (id, code, summary, uses).
     pub codes: Vec<(String, String, String, i64)>,
+    /// The seat map.
+    pub seats: SeatMapView,
+}
+
+/// A seat as the map shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SeatView {
+    /// Id.
+    pub id: String,
+    /// Number in the row.
+    pub number: i64,
+    /// `standard`, `wheelchair` or `companion`.
+    pub kind: String,
+    /// `available`, `held`, `sold` or `blocked`.
+    pub status: String,
+    /// Tier name it sells as.
+    pub tier: String,
+}
+
+/// A row of seats.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SeatRowView {
+    /// Row label.
+    pub label: String,
+    /// Seats, in order.
+    pub seats: Vec<SeatView>,
+}
+
+/// A section of the map.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SeatSectionView {
+    /// Section name.
+    pub name: String,
+    /// Rows, in order.
+    pub rows: Vec<SeatRowView>,
+}
+
+/// An event's seat map with each seat's status.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SeatMapView {
+    /// Sections, in order.
+    pub sections: Vec<SeatSectionView>,
+    /// Seats in all.
+    pub total: usize,
 }

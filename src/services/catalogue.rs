@@ -241,6 +241,8 @@ pub async fn event_page(
         currency,
         lang,
         tiers,
+        seats: crate::services::seats::build_view(state, &EventId::from_string(ev.id.clone()))
+            .await?,
         banner: extras.banner_key.as_ref().map(|k| format!("/media/{k}")),
         code: code_applied,
         code_error,

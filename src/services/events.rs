@@ -654,6 +654,7 @@ pub async fn manage_view(
                 (c.id, c.code, summary, c.uses)
             })
             .collect(),
+        seats: crate::services::seats::build_view(state, id).await?,
         id: event.id,
         org_id: event.org_id,
         slug: event.slug,

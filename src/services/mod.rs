@@ -15,4 +15,5 @@ pub mod listings;
 pub mod mail;
 pub mod markdown;
 pub mod organizers;
+pub mod seats;
 pub mod seed;

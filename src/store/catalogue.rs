@@ -197,6 +197,34 @@ pub struct CodeFields {
     pub max_uses_per_user: Option<i64>,
 }
 
+/// A seat as stored.
+#[derive(Clone, Debug, sqlx::FromRow, PartialEq, Eq)]
+pub struct SeatRow {
+    /// Id.
+    pub id: String,
+    /// Section.
+    pub section: String,
+    /// Row label.
+    pub row_label: String,
+    /// Number in the row.
+    pub number: i64,
+    /// `standard`, `wheelchair` or `companion`.
+    pub kind: String,
+    /// Never sold.
+    pub blocked: bool,
+    /// Tier it sells as.
+    pub tier_id: Option<String>,
+}
+
+/// A seat to store: its spec and resolved tier.
+#[derive(Clone, Debug)]
+pub struct NewSeat {
+    /// Section, row, number, kind, blocked.
+    pub spec: crate::domain::seats::SeatSpec,
+    /// The tier id it sells as.
+    pub tier_id: Option<String>,
+}
+
 /// Catalogue management storage.
 pub trait CatalogueStore: Send + Sync {
     /// An event by id, with its organization name.
@@ -282,6 +310,15 @@ pub trait CatalogueStore: Send + Sync {
         event: &'a EventId,
         key: Option<&'a str>,
     ) -> BoxFuture<'a, StoreResult<Option<String>>>;
+    /// Replaces an event's seat map in one transaction.
+    fn replace_seats<'a>(
+        &'a self,
+        event: &'a EventId,
+        seats: &'a [NewSeat],
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// An event's seats, in map order.
+    fn seats_of_event<'a>(&'a self, event: &'a EventId)
+    -> BoxFuture<'a, StoreResult<Vec<SeatRow>>>;
     /// Units sold per tier of an event (paid orders), as (tier id, units).
     fn tier_sales<'a>(
         &'a self,

@@ -494,6 +494,63 @@ macro_rules! impl_catalogue_store {
                 })
             }
 
+            fn replace_seats<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                seats: &'a [$crate::store::catalogue::NewSeat],
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        sqlx::query("DELETE FROM seats WHERE event_id = $1").bind(event.as_str()).execute(&mut *tx).await?;
+                        for (position, seat) in seats.iter().enumerate() {
+                            sqlx::query(
+                                "INSERT INTO seats (id, event_id, section, row_label, number, kind, blocked, tier_id, position)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                            )
+                            .bind($crate::store::new_id())
+                            .bind(event.as_str())
+                            .bind(&seat.spec.section)
+                            .bind(&seat.spec.row)
+                            .bind(i64::from(seat.spec.number))
+                            .bind(seat.spec.kind.as_str())
+                            .bind(seat.spec.blocked)
+                            .bind(&seat.tier_id)
+                            .bind(position as i64)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| {
+                                $crate::store::common::on_unique(
+                                    e,
+                                    $crate::store::Conflict::DuplicateSlug(format!(
+                                        "{} {}{}",
+                                        seat.spec.section, seat.spec.row, seat.spec.number
+                                    )),
+                                )
+                            })?;
+                        }
+                        tx.commit().await?;
+                        Ok(())
+                    })
+                    .await
+                })
+            }
+
+            fn seats_of_event<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Vec<$crate::store::catalogue::SeatRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT id, section, row_label, number, kind, blocked, tier_id FROM seats
+                         WHERE event_id = $1 ORDER BY position, id",
+                    )
+                    .bind(event.as_str())
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
             fn tier_sales<'a>(
                 &'a self,
                 event: &'a $crate::domain::EventId,

@@ -105,3 +105,47 @@ pub fn category_label(locale: Locale, category: &str) -> String {
         _ => td_string!(locale, cat_other).to_string(),
     }
 }
+
+/// A seat map, server-rendered: sections, rows and seats with their status.
+/// (The interactive seat picker builds on this markup.)
+#[component]
+pub fn SeatMapGrid(map: crate::server_fns::views::SeatMapView) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div data-testid="seat-map" class="space-y-4" role="group" aria-label=move || t_string!(i18n, seat_map_heading)>
+            {map.sections.into_iter().map(|section| view! {
+                <section>
+                    <h3 class="text-sm font-semibold">{section.name.clone()}</h3>
+                    {section.rows.into_iter().map(|row| {
+                        let label = row.label.clone();
+                        view! {
+                            <div class="flex items-center gap-1">
+                                <span class="w-6 text-xs text-slate-500">{row.label.clone()}</span>
+                                {row.seats.into_iter().map(|seat| {
+                                    let class = match seat.status.as_str() {
+                                        "blocked" => "bg-slate-300",
+                                        "held" => "bg-amber-300",
+                                        "sold" => "bg-red-300",
+                                        _ => "bg-emerald-200",
+                                    };
+                                    let mark = match seat.kind.as_str() { "wheelchair" => "♿", "companion" => "+", _ => "" };
+                                    view! {
+                                        <span
+                                            data-testid="seat"
+                                            data-status=seat.status.clone()
+                                            data-kind=seat.kind.clone()
+                                            title=format!("{}{} · {} · {}", label, seat.number, seat.tier, seat.status)
+                                            class=format!("inline-flex h-6 w-6 items-center justify-center rounded text-[10px] {class}")
+                                        >
+                                            {if mark.is_empty() { seat.number.to_string() } else { mark.to_owned() }}
+                                        </span>
+                                    }
+                                }).collect_view()}
+                            </div>
+                        }
+                    }).collect_view()}
+                </section>
+            }).collect_view()}
+        </div>
+    }
+}

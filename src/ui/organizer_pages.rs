@@ -11,8 +11,8 @@ use crate::{
     i18n::*,
     server_fns::{
         organizer::{
-            CreateCode, CreateEvent, CreateQuota, CreateTier, DeleteCode, DeleteEvent, DeleteTier,
-            SetEventPublished, UpdateEvent, event_manage,
+            AddSeatGrid, CreateCode, CreateEvent, CreateQuota, CreateTier, DeleteCode, DeleteEvent,
+            DeleteTier, ImportSeats, SetEventPublished, UpdateEvent, event_manage,
         },
         views::EventInput,
     },
@@ -198,6 +198,32 @@ pub fn ManageEventPage() -> impl IntoView {
                                     </fieldset>
                                     <label class="text-sm flex items-center gap-2"><input type="checkbox" name="input[hidden]" value="true" />{t!(i18n, hidden_tier)}</label>
                                     <button type="submit" class=BUTTON_LIGHT>{t!(i18n, add_tier)}</button>
+                                </form>
+                            </section>
+                            <section class=format!("{CARD} mb-6")>
+                                <h2 class="text-lg font-semibold mb-2">{t!(i18n, seat_map_heading)}</h2>
+                                <p class="text-sm text-slate-600 mb-2" data-testid="seat-count">{format!("{} seats", ev.seats.total)}</p>
+                                <super::components::SeatMapGrid map=ev.seats.clone() />
+                                <form method="post" action=AddSeatGrid::PATH class="mt-4 grid gap-2 sm:grid-cols-6" data-testid="seat-grid-form">
+                                    <input type="hidden" name="id" value=id.clone() />
+                                    <label class="text-sm sm:col-span-2">{t!(i18n, section_label)}<input name="section" required class=INPUT /></label>
+                                    <label class="text-sm">{t!(i18n, first_row_label)}<input name="first_row" value="A" maxlength="1" required class=INPUT /></label>
+                                    <label class="text-sm">{t!(i18n, rows_label)}<input name="rows" type="number" min="1" max="26" required class=INPUT /></label>
+                                    <label class="text-sm">{t!(i18n, per_row_label)}<input name="per_row" type="number" min="1" max="200" required class=INPUT /></label>
+                                    <label class="text-sm">{t!(i18n, tier_label)}
+                                        <select name="tier" class=INPUT>
+                                            <option value="">"—"</option>
+                                            {ev.tiers.iter().map(|t| view! { <option value=t.1.clone()>{t.1.clone()}</option> }).collect_view()}
+                                        </select>
+                                    </label>
+                                    <button type="submit" class=BUTTON_LIGHT>{t!(i18n, add_section)}</button>
+                                </form>
+                                <form method="post" action=ImportSeats::PATH class="mt-4 space-y-2" data-testid="seat-csv-form">
+                                    <input type="hidden" name="id" value=id.clone() />
+                                    <label class="block text-sm">{t!(i18n, seat_csv_label)}
+                                        <textarea name="csv" rows="4" placeholder="section,row,number,kind,tier,blocked" class=INPUT></textarea>
+                                    </label>
+                                    <button type="submit" class=BUTTON_LIGHT>{t!(i18n, import_seats)}</button>
                                 </form>
                             </section>
                             <section class=CARD>

@@ -190,6 +190,12 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
                     <h2 class="text-lg font-semibold mb-2">{t!(i18n, about_event)}</h2>
                     <div class="prose max-w-none text-slate-700" data-testid="event-description" inner_html=ev.description_html.clone()></div>
                 </section>
+                {(ev.seats.total > 0).then(|| view! {
+                    <section>
+                        <h2 class="text-lg font-semibold mb-2">{t!(i18n, seat_map_heading)}</h2>
+                        <super::components::SeatMapGrid map=ev.seats.clone() />
+                    </section>
+                })}
                 <section>
                     <h2 class="text-lg font-semibold mb-2">{t!(i18n, refund_heading)}</h2>
                     {if refund.is_empty() {

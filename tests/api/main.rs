@@ -11,5 +11,6 @@ mod config_doc;
 mod jobs;
 mod pages;
 mod search;
+mod seats;
 mod smtp;
 mod store_contract;
