@@ -96,7 +96,9 @@ async fn not_found() -> Response {
         super::api_events::put_banner,
         super::api_events::post_banner,
         super::api_events::seat_map,
-        super::api_events::put_seat_map
+        super::api_events::put_seat_map,
+        super::api_events::delete_seat_map,
+        super::api_events::delete_quota
     ),
     components(schemas(
         RegisterBody,

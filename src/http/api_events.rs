@@ -29,7 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/events/{id}", get(one).put(update).delete(delete))
         .route("/events/{id}/tickets", get(tickets))
         .route("/events/{id}/quotas", axum::routing::post(create_quota))
-        .route("/events/{id}/quotas/{quota_id}", put(update_quota))
+        .route(
+            "/events/{id}/quotas/{quota_id}",
+            put(update_quota).delete(delete_quota),
+        )
         .route("/events/{id}/tiers", axum::routing::post(create_tier))
         .route(
             "/events/{id}/tiers/{tier_id}",
@@ -43,7 +46,10 @@ pub fn router() -> Router<AppState> {
                     super::super::services::banners::MAX_BYTES + 64 * 1024,
                 )),
         )
-        .route("/events/{id}/seatmap", get(seat_map).put(put_seat_map))
+        .route(
+            "/events/{id}/seatmap",
+            get(seat_map).put(put_seat_map).delete(delete_seat_map),
+        )
         .route("/events/{id}/codes", get(list_codes).post(create_code))
         .route(
             "/events/{id}/codes/{code_id}",
@@ -189,6 +195,7 @@ pub(crate) async fn update(
                 events::set_published(&state, &who, &id, true).await
             }
             Some(Some(EventStatus::Draft)) => events::set_published(&state, &who, &id, false).await,
+            Some(Some(EventStatus::Cancelled)) => events::cancel_event(&state, &who, &id).await,
             Some(_) => Err(ServiceError::Invalid(
                 "status must be published or draft".into(),
             )),
@@ -443,5 +450,32 @@ pub(crate) async fn put_seat_map(
             .await
             .map(|_| ())
     };
+    no_content(result.await)
+}
+
+/// Deletes a quota no tier draws on and nothing was taken from.
+#[utoipa::path(delete, path = "/api/v1/events/{id}/quotas/{quota_id}", params(("id" = String, Path), ("quota_id" = String, Path)),
+    responses((status = 204), (status = 401), (status = 404), (status = 409)))]
+pub(crate) async fn delete_quota(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path((id, quota)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        let quota = QuotaId::parse(&quota).ok_or(ServiceError::NotFound)?;
+        events::delete_quota(&state, &who, &event_id(&id)?, &quota).await
+    };
+    no_content(result.await)
+}
+
+/// Removes the seat map (general admission).
+#[utoipa::path(delete, path = "/api/v1/events/{id}/seatmap", params(("id" = String, Path)),
+    responses((status = 204), (status = 401), (status = 404)))]
+pub(crate) async fn delete_seat_map(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async { crate::services::seats::clear(&state, &who, &event_id(&id)?).await };
     no_content(result.await)
 }

@@ -661,3 +661,53 @@ pub async fn manage_view(
         status: event.status,
     })
 }
+
+/// Cancels an event. Until the refunds work exists, only events without any
+/// order can be cancelled (nobody has to be refunded).
+#[tracing::instrument(skip(state, who))]
+pub async fn cancel_event(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+) -> Result<(), ServiceError> {
+    managed_event(state, who, id).await?;
+    if state
+        .store
+        .cancel_event_without_orders(id, state.now())
+        .await?
+    {
+        state.listings.clear();
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(
+            "This event has orders; cancelling it needs refunds, which are not available yet."
+                .into(),
+        ))
+    }
+}
+
+/// Deletes a quota that no tier draws on and nothing was taken from.
+pub async fn delete_quota(
+    state: &AppState,
+    who: &Identity,
+    id: &EventId,
+    quota: &QuotaId,
+) -> Result<(), ServiceError> {
+    managed_event(state, who, id).await?;
+    if !state
+        .store
+        .quotas_of_event(id)
+        .await?
+        .iter()
+        .any(|q| q.id == quota.as_str())
+    {
+        return Err(ServiceError::NotFound);
+    }
+    if state.store.delete_quota(id, quota).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(
+            "Tiers draw on this quota or tickets were taken from it; it cannot be deleted.".into(),
+        ))
+    }
+}

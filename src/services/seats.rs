@@ -200,3 +200,9 @@ pub async fn build_view(state: &AppState, id: &EventId) -> Result<SeatMapView, S
     }
     Ok(SeatMapView { sections, total })
 }
+
+/// Removes the seat map (the event becomes general admission).
+pub async fn clear(state: &AppState, who: &Identity, id: &EventId) -> Result<(), ServiceError> {
+    managed_event(state, who, id).await?;
+    Ok(state.store.replace_seats(id, &[]).await?)
+}

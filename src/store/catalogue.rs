@@ -310,6 +310,19 @@ pub trait CatalogueStore: Send + Sync {
         event: &'a EventId,
         key: Option<&'a str>,
     ) -> BoxFuture<'a, StoreResult<Option<String>>>;
+    /// Deletes a quota no tier draws on and nothing was taken from. False otherwise.
+    fn delete_quota<'a>(
+        &'a self,
+        event: &'a EventId,
+        quota: &'a QuotaId,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+    /// Cancels an event that never had an order (checked in the same
+    /// transaction). False when it has orders.
+    fn cancel_event_without_orders<'a>(
+        &'a self,
+        event: &'a EventId,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
     /// Replaces an event's seat map in one transaction.
     fn replace_seats<'a>(
         &'a self,

@@ -494,6 +494,52 @@ macro_rules! impl_catalogue_store {
                 })
             }
 
+            fn delete_quota<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                quota: &'a $crate::domain::QuotaId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<bool>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query(
+                            "DELETE FROM quotas WHERE id = $1 AND event_id = $2 AND sold = 0 AND held = 0
+                               AND NOT EXISTS (SELECT 1 FROM tier_quotas WHERE quota_id = $1)",
+                        )
+                        .bind(quota.as_str())
+                        .bind(event.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        Ok(r.rows_affected() == 1)
+                    })
+                    .await
+                })
+            }
+
+            fn cancel_event_without_orders<'a>(
+                &'a self,
+                event: &'a $crate::domain::EventId,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<bool>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query(
+                            "UPDATE events SET status = 'cancelled', updated_at = $2
+                             WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM orders WHERE event_id = $1)",
+                        )
+                        .bind(event.as_str())
+                        .bind(now.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        Ok(r.rows_affected() == 1)
+                    })
+                    .await
+                })
+            }
+
             fn replace_seats<'a>(
                 &'a self,
                 event: &'a $crate::domain::EventId,

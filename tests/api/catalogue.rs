@@ -17,7 +17,111 @@ both_backends!(
     markdown_renders_and_script_never_reaches_the_page,
     an_access_code_reveals_a_hidden_tier,
     the_dashboard_forms_build_and_publish_an_event_without_javascript,
+    only_events_without_orders_can_be_cancelled_and_unused_quotas_deleted,
 );
+
+async fn only_events_without_orders_can_be_cancelled_and_unused_quotas_deleted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let org = owner_of_x(&app).await;
+    let event = created(
+        app.post_json("/api/v1/events", event_body(&org, "Maybe Not"))
+            .await,
+    )
+    .await;
+    let used = created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/quotas"),
+            json!({"name": "Used", "size": 5}),
+        )
+        .await,
+    )
+    .await;
+    let spare = created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/quotas"),
+            json!({"name": "Spare", "size": 5}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        app.post_json(
+            &format!("/api/v1/events/{event}/tiers"),
+            json!({"name": "Regular", "price_minor": 1, "quota_ids": [used]}),
+        )
+        .await,
+    )
+    .await;
+    let del = |q: String| {
+        let c = app.client.clone();
+        let url = format!("{}/api/v1/events/{event}/quotas/{q}", app.url);
+        async move { c.delete(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(del(used.clone()).await, 409, "a tier draws on it");
+    assert_eq!(del(spare.clone()).await, 204);
+    assert_eq!(del(spare).await, 404);
+
+    let mut body = event_body(&org, "Maybe Not");
+    body["status"] = json!("cancelled");
+    assert_eq!(
+        app.client
+            .put(format!("{}/api/v1/events/{event}", app.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        raw_text(
+            &app.db,
+            &format!("SELECT status FROM events WHERE id = '{event}'")
+        )
+        .await,
+        "cancelled"
+    );
+
+    // An event with orders cannot be cancelled yet (refunds come later).
+    let sold = raw_text(
+        &app.db,
+        &format!("SELECT id FROM events WHERE org_id = '{org}' AND slug = 'java-jazz-night'"),
+    )
+    .await;
+    let tier = raw_text(
+        &app.db,
+        &format!("SELECT id FROM tiers WHERE event_id = '{sold}' LIMIT 1"),
+    )
+    .await;
+    let buyer = raw_text(
+        &app.db,
+        "SELECT id FROM users WHERE email = 'attendee1@admit.test'",
+    )
+    .await;
+    let now = app.now();
+    app.store()
+        .take_hold(admit::store::TakeHold {
+            order_id: admit::domain::OrderId::from_string(admit::store::new_id()),
+            user_id: admit::domain::UserId::from_string(buyer),
+            event_id: admit::domain::EventId::from_string(sold.clone()),
+            lines: vec![(admit::domain::TierId::from_string(tier), 1)],
+            now,
+            expires_at: now.plus_minutes(15),
+        })
+        .await
+        .unwrap();
+    let r = admit::services::events::cancel_event(
+        &app.state,
+        &owner_identity(&app).await,
+        &admit::domain::EventId::from_string(sold),
+    )
+    .await;
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "This event has orders; cancelling it needs refunds, which are not available yet."
+    );
+    app.finish().await;
+}
 
 async fn form(app: &TestApp, path: &str, body: &str) -> String {
     let r = app

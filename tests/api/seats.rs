@@ -76,6 +76,24 @@ async fn an_imported_map_shows_sections_rows_kinds_and_statuses(backend: Backend
     assert_eq!(html.matches("data-testid=\"seat\"").count(), 5);
     assert_eq!(html.matches("data-status=\"blocked\"").count(), 1);
 
+    // Removing the map makes the event general admission again.
+    assert_eq!(
+        app.client
+            .delete(format!("{}/api/v1/events/{id}/seatmap", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let map: Value = app
+        .get(&format!("/api/v1/events/{id}/seatmap"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(map["total"], 0);
+
     // A new import replaces the map.
     assert_eq!(
         put_csv(&app.client, &app, &id, "Floor,A,1\nFloor,A,2")
