@@ -98,21 +98,10 @@ async fn only_events_without_orders_can_be_cancelled_and_unused_quotas_deleted(b
         "SELECT id FROM users WHERE email = 'attendee1@admit.test'",
     )
     .await;
-    let now = app.now();
-    app.store()
-        .take_hold(admit::store::TakeHold {
-            order_id: admit::domain::OrderId::from_string(admit::store::new_id()),
-            user_id: admit::domain::UserId::from_string(buyer),
-            event_id: admit::domain::EventId::from_string(sold.clone()),
-            lines: vec![(admit::domain::TierId::from_string(tier), 1)],
-            now,
-            expires_at: now.plus_minutes(15),
-        })
-        .await
-        .unwrap();
+    crate::helpers::hold(&app, &sold, &tier, &buyer, 1).await;
     let r = admit::services::events::cancel_event(
         &app.state,
-        &owner_identity(&app).await,
+        &crate::helpers::identity_of(&app, "owner@jakarta-live.test").await,
         &admit::domain::EventId::from_string(sold),
     )
     .await;
@@ -577,18 +566,14 @@ async fn a_quota_cannot_shrink_below_what_is_held(backend: Backend) {
     let app = spawn_app(backend).await;
     let _ = owner_of_x(&app).await;
     let fx = crate::helpers::fixture(app.store(), app.now(), 10, 1000, 1).await;
-    let now = app.now();
-    app.store()
-        .take_hold(admit::store::TakeHold {
-            order_id: admit::domain::OrderId::from_string(admit::store::new_id()),
-            user_id: fx.buyers[0].clone(),
-            event_id: fx.event.clone(),
-            lines: vec![(fx.tier.clone(), 4)],
-            now,
-            expires_at: now.plus_minutes(15),
-        })
-        .await
-        .unwrap();
+    crate::helpers::hold(
+        &app,
+        fx.event.as_str(),
+        fx.tier.as_str(),
+        fx.buyers[0].as_str(),
+        4,
+    )
+    .await;
     let err = app
         .store()
         .update_quota(&fx.event, &fx.quota, "Capacity", 3)
@@ -623,22 +608,15 @@ async fn an_event_with_holds_cannot_be_unpublished_or_deleted(backend: Backend) 
         "SELECT id FROM users WHERE email = 'attendee1@admit.test'",
     )
     .await;
-    let now = app.now();
-    app.store()
-        .take_hold(admit::store::TakeHold {
-            order_id: admit::domain::OrderId::from_string(admit::store::new_id()),
-            user_id: admit::domain::UserId::from_string(buyer),
-            event_id: admit::domain::EventId::from_string(event.clone()),
-            lines: vec![(admit::domain::TierId::from_string(tier), 1)],
-            now,
-            expires_at: now.plus_minutes(15),
-        })
-        .await
-        .unwrap();
+    crate::helpers::hold(&app, &event, &tier, &buyer, 1).await;
     let id = admit::domain::EventId::from_string(event.clone());
-    let r =
-        admit::services::events::set_published(&app.state, &owner_identity(&app).await, &id, false)
-            .await;
+    let r = admit::services::events::set_published(
+        &app.state,
+        &crate::helpers::identity_of(&app, "owner@jakarta-live.test").await,
+        &id,
+        false,
+    )
+    .await;
     assert_eq!(
         r.unwrap_err().to_string(),
         "Tickets are already sold or held, so the event cannot be unpublished."
@@ -651,20 +629,6 @@ async fn an_event_with_holds_cannot_be_unpublished_or_deleted(backend: Backend) 
         .unwrap();
     assert_eq!(r.status(), 409);
     app.finish().await;
-}
-
-async fn owner_identity(app: &TestApp) -> admit::services::authz::Identity {
-    let account = app
-        .store()
-        .account_by_email("owner@jakarta-live.test")
-        .await
-        .unwrap()
-        .unwrap();
-    let memberships = app.store().memberships(&account.user_id()).await.unwrap();
-    admit::services::authz::Identity(Some(std::sync::Arc::new(admit::services::authz::Viewer {
-        account,
-        memberships,
-    })))
 }
 
 async fn another_organizer_can_neither_see_nor_change_a_draft(backend: Backend) {

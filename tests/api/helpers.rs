@@ -680,3 +680,34 @@ pub async fn raw_texts(db: &TestDb, sql: &str) -> Vec<String> {
         }
     }
 }
+
+/// The identity of an account, as the request middleware would resolve it.
+pub async fn identity_of(app: &TestApp, email: &str) -> admit::services::authz::Identity {
+    let account = app
+        .store()
+        .account_by_email(email)
+        .await
+        .unwrap()
+        .expect("the account exists");
+    let memberships = app.store().memberships(&account.user_id()).await.unwrap();
+    admit::services::authz::Identity(Some(Arc::new(admit::services::authz::Viewer {
+        account,
+        memberships,
+    })))
+}
+
+/// Takes a 15-minute hold of `units` of `tier` for `user` on `event`.
+pub async fn hold(app: &TestApp, event: &str, tier: &str, user: &str, units: u32) {
+    let now = app.now();
+    app.store()
+        .take_hold(admit::store::TakeHold {
+            order_id: admit::domain::OrderId::from_string(admit::store::new_id()),
+            user_id: UserId::from_string(user),
+            event_id: EventId::from_string(event),
+            lines: vec![(TierId::from_string(tier), units)],
+            now,
+            expires_at: now.plus_minutes(15),
+        })
+        .await
+        .expect("the hold is granted");
+}

@@ -189,7 +189,7 @@ async fn another_organizer_can_neither_see_nor_change_a_draft_map(backend: Backe
     let draft = raw_text(&app.db, &format!("SELECT id FROM events WHERE id = '{id}'")).await;
     admit::services::events::set_published(
         &app.state,
-        &owner(&app).await,
+        &crate::helpers::identity_of(&app, "owner@jakarta-live.test").await,
         &admit::domain::EventId::from_string(draft.clone()),
         false,
     )
@@ -220,18 +220,4 @@ async fn another_organizer_can_neither_see_nor_change_a_draft_map(backend: Backe
         .unwrap();
     assert_eq!(map["sections"][0]["name"], "Stalls", "unchanged");
     app.finish().await;
-}
-
-async fn owner(app: &TestApp) -> admit::services::authz::Identity {
-    let account = app
-        .store()
-        .account_by_email("owner@jakarta-live.test")
-        .await
-        .unwrap()
-        .unwrap();
-    let memberships = app.store().memberships(&account.user_id()).await.unwrap();
-    admit::services::authz::Identity(Some(std::sync::Arc::new(admit::services::authz::Viewer {
-        account,
-        memberships,
-    })))
 }
