@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, MultiPart, header::ContentType},
+    message::{Mailbox, MultiPart},
 };
 
 use crate::store::BoxFuture;
@@ -138,6 +138,3 @@ pub fn escape_html(s: &str) -> String {
     }
     out
 }
-
-/// Content type re-exported for callers that attach files later.
-pub type MailContentType = ContentType;
