@@ -168,15 +168,8 @@ macro_rules! impl_catalogue_store {
                             .bind(name)
                             .bind(size)
                             .execute(&mut *tx)
-                            .await;
-                        let r = match r {
-                            Err(sqlx::Error::Database(db)) if matches!(db.kind(), sqlx::error::ErrorKind::CheckViolation) => {
-                                return Err($crate::store::StoreError::Refused(
-                                    "A quota cannot be smaller than what is already sold or held.".into(),
-                                ));
-                            }
-                            other => other?,
-                        };
+                            .await
+                            .map_err(|e| $crate::store::common::on_check(e, "A quota cannot be smaller than what is already sold or held."))?;
                         if r.rows_affected() == 0 {
                             return Err($crate::store::StoreError::NotFound);
                         }
@@ -391,18 +384,13 @@ macro_rules! impl_catalogue_store {
                         .bind(f.rules.valid_from.map(|t| t.as_millis()))
                         .bind(f.rules.valid_until.map(|t| t.as_millis()))
                         .execute(&mut *tx)
-                        .await;
-                        let r = match r {
-                            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                                return Err($crate::store::StoreError::Conflict($crate::store::Conflict::DuplicateCode(f.code.clone())));
-                            }
-                            Err(sqlx::Error::Database(db)) if matches!(db.kind(), sqlx::error::ErrorKind::CheckViolation) => {
-                                return Err($crate::store::StoreError::Refused(
-                                    "The use limit cannot be lower than the uses so far.".into(),
-                                ));
-                            }
-                            other => other?,
-                        };
+                            .await
+                            .map_err(|e| match &e {
+                                sqlx::Error::Database(db) if db.is_unique_violation() => {
+                                    $crate::store::common::on_unique(e, $crate::store::Conflict::DuplicateCode(f.code.clone()))
+                                }
+                                _ => $crate::store::common::on_check(e, "The use limit cannot be lower than the uses so far."),
+                            })?;
                         if r.rows_affected() == 0 {
                             return Err($crate::store::StoreError::NotFound);
                         }

@@ -27,6 +27,18 @@ pub(crate) async fn retry_pause(attempt: u32) {
     tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }
 
+/// Maps a CHECK violation to a refusal with `message`, anything else to `Internal`.
+pub(crate) fn on_check(e: sqlx::Error, message: &str) -> super::StoreError {
+    match &e {
+        sqlx::Error::Database(db)
+            if matches!(db.kind(), sqlx::error::ErrorKind::CheckViolation) =>
+        {
+            super::StoreError::Refused(message.to_owned())
+        }
+        _ => e.into(),
+    }
+}
+
 /// Maps a unique violation to a domain conflict, anything else to `Internal`.
 pub(crate) fn on_unique(e: sqlx::Error, conflict: super::Conflict) -> super::StoreError {
     match &e {

@@ -23,33 +23,23 @@ both_backends!(
 async fn only_events_without_orders_can_be_cancelled_and_unused_quotas_deleted(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = owner_of_x(&app).await;
-    let event = created(
-        app.post_json("/api/v1/events", event_body(&org, "Maybe Not"))
-            .await,
+    let event = create(&app, "/api/v1/events", event_body(&org, "Maybe Not")).await;
+    let used = create(
+        &app,
+        &format!("/api/v1/events/{event}/quotas"),
+        json!({"name": "Used", "size": 5}),
     )
     .await;
-    let used = created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/quotas"),
-            json!({"name": "Used", "size": 5}),
-        )
-        .await,
+    let spare = create(
+        &app,
+        &format!("/api/v1/events/{event}/quotas"),
+        json!({"name": "Spare", "size": 5}),
     )
     .await;
-    let spare = created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/quotas"),
-            json!({"name": "Spare", "size": 5}),
-        )
-        .await,
-    )
-    .await;
-    created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/tiers"),
-            json!({"name": "Regular", "price_minor": 1, "quota_ids": [used]}),
-        )
-        .await,
+    create(
+        &app,
+        &format!("/api/v1/events/{event}/tiers"),
+        json!({"name": "Regular", "price_minor": 1, "quota_ids": [used]}),
     )
     .await;
     let del = |q: String| {
@@ -209,42 +199,35 @@ async fn the_dashboard_forms_build_and_publish_an_event_without_javascript(backe
 async fn an_access_code_reveals_a_hidden_tier(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = owner_of_x(&app).await;
-    let event = created(
-        app.post_json("/api/v1/events", event_body(&org, "Secret Garden Party"))
-            .await,
+    let event = create(
+        &app,
+        "/api/v1/events",
+        event_body(&org, "Secret Garden Party"),
     )
     .await;
-    let q = created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/quotas"),
-            json!({"name": "Garden", "size": 50}),
-        )
-        .await,
+    let q = create(
+        &app,
+        &format!("/api/v1/events/{event}/quotas"),
+        json!({"name": "Garden", "size": 50}),
     )
     .await;
-    created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/tiers"),
-            json!({"name": "Public", "price_minor": 100000, "quota_ids": [q]}),
-        )
-        .await,
+    create(
+        &app,
+        &format!("/api/v1/events/{event}/tiers"),
+        json!({"name": "Public", "price_minor": 100000, "quota_ids": [q]}),
     )
     .await;
-    let hidden = created(app.post_json(&format!("/api/v1/events/{event}/tiers"), json!({"name": "Friends of the house", "price_minor": 50000, "hidden": true, "quota_ids": [q]})).await).await;
-    created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/codes"),
-            json!({"code": "garden-friend", "unlock_tier_ids": [hidden]}),
-        )
-        .await,
+    let hidden = create(&app, &format!("/api/v1/events/{event}/tiers"), json!({"name": "Friends of the house", "price_minor": 50000, "hidden": true, "quota_ids": [q]})).await;
+    create(
+        &app,
+        &format!("/api/v1/events/{event}/codes"),
+        json!({"code": "garden-friend", "unlock_tier_ids": [hidden]}),
     )
     .await;
-    created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/codes"),
-            json!({"code": "LATE", "unlock_tier_ids": [hidden], "valid_until": "2026-01-01T00:00"}),
-        )
-        .await,
+    create(
+        &app,
+        &format!("/api/v1/events/{event}/codes"),
+        json!({"code": "LATE", "unlock_tier_ids": [hidden], "valid_until": "2026-01-01T00:00"}),
     )
     .await;
     let dup = app
@@ -324,21 +307,17 @@ async fn markdown_renders_and_script_never_reaches_the_page(backend: Backend) {
     ));
     body["terms"] = json!(format!("No *refunds* for no-shows. {evil}"));
     body["venue"] = json!(format!("Hall \"><svg onload=alert(1)>"));
-    let event = created(app.post_json("/api/v1/events", body.clone()).await).await;
-    let quota = created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/quotas"),
-            json!({"name": "Venue", "size": 5}),
-        )
-        .await,
+    let event = create(&app, "/api/v1/events", body.clone()).await;
+    let quota = create(
+        &app,
+        &format!("/api/v1/events/{event}/quotas"),
+        json!({"name": "Venue", "size": 5}),
     )
     .await;
-    created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/tiers"),
-            json!({"name": format!("VIP {evil}"), "price_minor": 1, "quota_ids": [quota]}),
-        )
-        .await,
+    create(
+        &app,
+        &format!("/api/v1/events/{event}/tiers"),
+        json!({"name": format!("VIP {evil}"), "price_minor": 1, "quota_ids": [quota]}),
     )
     .await;
     body["status"] = json!("published");
@@ -414,6 +393,11 @@ async fn owner_of_x(app: &TestApp) -> String {
     .await
 }
 
+/// POSTs JSON and returns the id of what was created.
+async fn create(app: &TestApp, path: &str, body: Value) -> String {
+    created(app.post_json(path, body).await).await
+}
+
 async fn created(r: reqwest::Response) -> String {
     assert_eq!(r.status(), 201, "created");
     r.json::<Value>().await.unwrap()["id"]
@@ -427,25 +411,17 @@ async fn an_owner_builds_an_event_with_two_tiers_sharing_a_quota_and_publishes_i
 ) {
     let app = spawn_app(backend).await;
     let org = owner_of_x(&app).await;
-    let event = created(
-        app.post_json("/api/v1/events", event_body(&org, "Kroncong Revival"))
-            .await,
+    let event = create(&app, "/api/v1/events", event_body(&org, "Kroncong Revival")).await;
+    let venue = create(
+        &app,
+        &format!("/api/v1/events/{event}/quotas"),
+        json!({"name": "Venue", "size": 500}),
     )
     .await;
-    let venue = created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/quotas"),
-            json!({"name": "Venue", "size": 500}),
-        )
-        .await,
-    )
-    .await;
-    let vip_only = created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/quotas"),
-            json!({"name": "VIP seats", "size": 3}),
-        )
-        .await,
+    let vip_only = create(
+        &app,
+        &format!("/api/v1/events/{event}/quotas"),
+        json!({"name": "VIP seats", "size": 3}),
     )
     .await;
 
@@ -463,21 +439,17 @@ async fn an_owner_builds_an_event_with_two_tiers_sharing_a_quota_and_publishes_i
         .unwrap();
     assert_eq!(r.status(), 422);
 
-    created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/tiers"),
-            json!({"name": "Regular", "price_minor": 150000, "quota_ids": [venue]}),
-        )
-        .await,
+    create(
+        &app,
+        &format!("/api/v1/events/{event}/tiers"),
+        json!({"name": "Regular", "price_minor": 150000, "quota_ids": [venue]}),
     )
     .await;
-    created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/tiers"),
-            json!({"name": "VIP", "price_minor": 600000, "quota_ids": [venue, vip_only],
+    create(
+        &app,
+        &format!("/api/v1/events/{event}/tiers"),
+        json!({"name": "VIP", "price_minor": 600000, "quota_ids": [venue, vip_only],
         "early_bird_price_minor": 450000, "early_bird_until": "2026-01-01T00:00"}),
-        )
-        .await,
     )
     .await;
     let mut body = event_body(&org, "Kroncong Revival");
@@ -542,16 +514,8 @@ async fn an_owner_builds_an_event_with_two_tiers_sharing_a_quota_and_publishes_i
 async fn slugs_stay_unique_when_titles_repeat(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = owner_of_x(&app).await;
-    let a = created(
-        app.post_json("/api/v1/events", event_body(&org, "Java Jazz Night"))
-            .await,
-    )
-    .await;
-    let b = created(
-        app.post_json("/api/v1/events", event_body(&org, "Java Jazz Night"))
-            .await,
-    )
-    .await;
+    let a = create(&app, "/api/v1/events", event_body(&org, "Java Jazz Night")).await;
+    let b = create(&app, "/api/v1/events", event_body(&org, "Java Jazz Night")).await;
     let slug = |id: String| {
         let db = app.db.clone();
         async move { raw_text(&db, &format!("SELECT slug FROM events WHERE id = '{id}'")).await }
@@ -634,25 +598,17 @@ async fn an_event_with_holds_cannot_be_unpublished_or_deleted(backend: Backend) 
 async fn another_organizer_can_neither_see_nor_change_a_draft(backend: Backend) {
     let app = spawn_app(backend).await;
     let org = owner_of_x(&app).await;
-    let event = created(
-        app.post_json("/api/v1/events", event_body(&org, "Secret Draft"))
-            .await,
+    let event = create(&app, "/api/v1/events", event_body(&org, "Secret Draft")).await;
+    let quota = create(
+        &app,
+        &format!("/api/v1/events/{event}/quotas"),
+        json!({"name": "Venue", "size": 5}),
     )
     .await;
-    let quota = created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/quotas"),
-            json!({"name": "Venue", "size": 5}),
-        )
-        .await,
-    )
-    .await;
-    let tier = created(
-        app.post_json(
-            &format!("/api/v1/events/{event}/tiers"),
-            json!({"name": "Regular", "price_minor": 1, "quota_ids": [quota]}),
-        )
-        .await,
+    let tier = create(
+        &app,
+        &format!("/api/v1/events/{event}/tiers"),
+        json!({"name": "Regular", "price_minor": 1, "quota_ids": [quota]}),
     )
     .await;
 
