@@ -10,7 +10,7 @@ use leptos_router::{
 
 use crate::{
     i18n::I18nContextProvider,
-    ui::{account_pages, components::Layout, organizer_pages, pages},
+    ui::{account_pages, components::Layout, order_pages, organizer_pages, pages},
 };
 
 /// The document around every page. Its inline scripts carry the request's
@@ -57,6 +57,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/organizer/apply") view=account_pages::ApplyPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/events/new") view=organizer_pages::NewEventPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/events/:id") view=organizer_pages::ManageEventPage ssr=SsrMode::Async />
+                        <Route path=path!("/orders") view=order_pages::MyOrdersPage ssr=SsrMode::Async />
+                        <Route path=path!("/orders/:id") view=order_pages::OrderPage ssr=SsrMode::Async />
                         <Route path=path!("/invitations/:token") view=account_pages::InvitationPage ssr=SsrMode::Async />
                         <Route path=path!("/admin") view=account_pages::AdminPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/users") view=account_pages::AdminUsersPage ssr=SsrMode::Async />

@@ -44,6 +44,7 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Conflict(c) => ServiceError::Conflict(c.to_string()),
             e @ StoreError::SoldOut { .. } => ServiceError::Conflict(e.to_string()),
+            e @ StoreError::SeatTaken { .. } => ServiceError::Conflict(e.to_string()),
             StoreError::Refused(msg) => ServiceError::Invalid(msg),
             StoreError::Internal(e) => ServiceError::Internal(e),
         }

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod catalogue;
 pub mod codes;
+pub mod hold;
 pub mod ids;
 pub mod money;
 pub mod order;

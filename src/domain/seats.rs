@@ -157,6 +157,110 @@ pub fn grid(
         .collect())
 }
 
+/// A seat as best-available sees it: where it is and whether it is free.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatCell {
+    /// Section name.
+    pub section: String,
+    /// Row label.
+    pub row: String,
+    /// Seat number in the row.
+    pub number: u32,
+    /// Kind.
+    pub kind: SeatKind,
+    /// Not blocked, sells as a tier, and neither held nor sold.
+    pub free: bool,
+}
+
+/// Picks `n` seats together in `section` for a buyer who did not use the map.
+///
+/// Seats are given in map order (front rows first). The first row that has a
+/// run of `n` free, consecutively numbered seats wins, and within it the run
+/// closest to the row's middle. Wheelchair spaces and companion seats are kept
+/// for buyers who ask for them: with `accessible`, the pick is one wheelchair
+/// space plus `n - 1` seats next to it, companion seats first. Returns indexes
+/// into `seats`, or `None` when no such group is free.
+pub fn best_available(
+    seats: &[SeatCell],
+    section: &str,
+    n: usize,
+    accessible: bool,
+) -> Option<Vec<usize>> {
+    if n == 0 {
+        return None;
+    }
+    // Rows of the section, in map order, each a list of indexes by number.
+    let mut rows: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, s) in seats
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.section == section)
+    {
+        match rows.iter_mut().find(|(r, _)| *r == s.row) {
+            Some((_, idx)) => idx.push(i),
+            None => rows.push((&s.row, vec![i])),
+        }
+    }
+    for (_, idx) in &mut rows {
+        idx.sort_by_key(|&i| seats[i].number);
+    }
+    let adjacent = |a: usize, b: usize| seats[b].number == seats[a].number + 1;
+    for (_, idx) in &rows {
+        if accessible {
+            if let Some(group) = accessible_group(seats, idx, n) {
+                return Some(group);
+            }
+            continue;
+        }
+        let usable = |i: usize| seats[i].free && seats[i].kind == SeatKind::Standard;
+        let mid = (seats[idx[0]].number + seats[*idx.last()?].number) as i64;
+        let mut best: Option<(i64, usize)> = None;
+        for start in 0..idx.len().saturating_sub(n - 1) {
+            let run = &idx[start..start + n];
+            let ok = run.iter().all(|&i| usable(i)) && run.windows(2).all(|w| adjacent(w[0], w[1]));
+            if ok {
+                let centre = (seats[run[0]].number + seats[run[n - 1]].number) as i64;
+                let distance = (centre - mid).abs();
+                if best.is_none_or(|(d, _)| distance < d) {
+                    best = Some((distance, start));
+                }
+            }
+        }
+        if let Some((_, start)) = best {
+            return Some(idx[start..start + n].to_vec());
+        }
+    }
+    None
+}
+
+/// One free wheelchair space of a row with `n - 1` free seats beside it
+/// (companion seats preferred), all consecutively numbered.
+fn accessible_group(seats: &[SeatCell], row: &[usize], n: usize) -> Option<Vec<usize>> {
+    let mut best: Option<(usize, Vec<usize>)> = None;
+    for start in 0..row.len().saturating_sub(n - 1) {
+        let run = &row[start..start + n];
+        let consecutive = run
+            .windows(2)
+            .all(|w| seats[w[1]].number == seats[w[0]].number + 1);
+        let free = run.iter().all(|&i| seats[i].free);
+        let wheelchairs = run
+            .iter()
+            .filter(|&&i| seats[i].kind == SeatKind::Wheelchair)
+            .count();
+        if !(consecutive && free && wheelchairs == 1) {
+            continue;
+        }
+        let companions = run
+            .iter()
+            .filter(|&&i| seats[i].kind == SeatKind::Companion)
+            .count();
+        if best.as_ref().is_none_or(|(c, _)| companions > *c) {
+            best = Some((companions, run.to_vec()));
+        }
+    }
+    best.map(|(_, run)| run)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +291,73 @@ mod tests {
             ("C", "D", 3)
         );
         assert!(grid("X", 'Y', 3, 1, "").is_err());
+    }
+
+    fn row(section: &str, row: &str, kinds: &str, taken: &[u32]) -> Vec<SeatCell> {
+        kinds
+            .chars()
+            .enumerate()
+            .map(|(i, k)| {
+                let number = i as u32 + 1;
+                SeatCell {
+                    section: section.into(),
+                    row: row.into(),
+                    number,
+                    kind: match k {
+                        'W' => SeatKind::Wheelchair,
+                        'C' => SeatKind::Companion,
+                        _ => SeatKind::Standard,
+                    },
+                    free: !taken.contains(&number),
+                }
+            })
+            .collect()
+    }
+
+    fn numbers(seats: &[SeatCell], picked: Option<Vec<usize>>) -> Vec<String> {
+        picked
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| format!("{}{}", seats[i].row, seats[i].number))
+            .collect()
+    }
+
+    #[test]
+    fn best_available_takes_the_front_row_then_the_middle() {
+        let mut seats = row("Stalls", "A", "SSSSSS", &[3, 4]);
+        seats.extend(row("Stalls", "B", "SSSSSS", &[]));
+        // Row A has no 3 together (1-2 and 5-6); row B does, in the middle.
+        assert_eq!(
+            numbers(&seats, best_available(&seats, "Stalls", 3, false)),
+            ["B2", "B3", "B4"]
+        );
+        assert_eq!(
+            numbers(&seats, best_available(&seats, "Stalls", 2, false)),
+            ["A1", "A2"]
+        );
+        assert_eq!(best_available(&seats, "Stalls", 7, false), None);
+        assert_eq!(best_available(&seats, "Balcony", 1, false), None);
+        assert_eq!(best_available(&seats, "Stalls", 0, false), None);
+    }
+
+    #[test]
+    fn accessible_seats_are_offered_together_and_kept_for_those_who_ask() {
+        let seats = row("Stalls", "A", "WCSSS", &[]);
+        assert_eq!(
+            numbers(&seats, best_available(&seats, "Stalls", 2, true)),
+            ["A1", "A2"]
+        );
+        assert_eq!(
+            numbers(&seats, best_available(&seats, "Stalls", 1, true)),
+            ["A1"]
+        );
+        // A standard request never takes the wheelchair space or companion seat.
+        assert_eq!(
+            numbers(&seats, best_available(&seats, "Stalls", 3, false)),
+            ["A3", "A4", "A5"]
+        );
+        assert_eq!(best_available(&seats, "Stalls", 4, false), None);
+        let taken = row("Stalls", "A", "WCSSS", &[1]);
+        assert_eq!(best_available(&taken, "Stalls", 2, true), None);
     }
 }

@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/admin", put(set_admin))
         .route("/admin/users/{id}/suspension", put(set_suspension))
         .merge(super::api_events::router())
+        .merge(super::api_orders::router())
         .fallback(not_found)
 }
 
@@ -98,7 +99,12 @@ async fn not_found() -> Response {
         super::api_events::seat_map,
         super::api_events::put_seat_map,
         super::api_events::delete_seat_map,
-        super::api_events::delete_quota
+        super::api_events::delete_quota,
+        super::api_orders::create,
+        super::api_orders::list,
+        super::api_orders::one,
+        super::api_orders::release,
+        super::api_orders::seat_status
     ),
     components(schemas(
         RegisterBody,
@@ -121,7 +127,13 @@ async fn not_found() -> Response {
         crate::services::events::EventInput,
         crate::services::events::TierInput,
         crate::services::events::CodeInput,
-        crate::services::events::CodeView
+        crate::services::events::CodeView,
+        crate::services::holds::HoldRequest,
+        crate::services::holds::TierPick,
+        crate::services::holds::BestAvailable,
+        crate::server_fns::views::OrderView,
+        crate::server_fns::views::OrderItemView,
+        crate::server_fns::views::SeatStatusView
     ))
 )]
 pub struct ApiDoc;

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod api_events;
+pub mod api_orders;
 pub mod identity;
 pub mod pages;
 pub mod probes;
@@ -61,7 +62,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             let opts = leptos_options.clone();
             move || app::shell(opts.clone())
         })
-        .route("/events/{slug}", axum::routing::post(pages::event_quote))
+        .route("/events/{slug}", axum::routing::post(pages::event_form))
         // Built assets (wasm, JS, CSS, images) from the site root; anything
         // else renders the app's own "not found" page.
         .fallback(leptos_axum::file_and_error_handler_with_context::<

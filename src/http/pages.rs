@@ -1,7 +1,6 @@
 //! Plain-HTTP companions of the pages, for browsers without WASM: the
-//! language switch and the tier picker's form post.
-
-use std::collections::HashMap;
+//! language switch and the event page's forms (quantities, seats, best
+//! available).
 
 use axum::{
     Form,
@@ -13,7 +12,17 @@ use axum::{
 use leptos::prelude::provide_context;
 use serde::Deserialize;
 
-use crate::{app, domain::money::Lang, state::AppState, ui::PickedQuantities};
+use crate::{
+    app,
+    domain::money::Lang,
+    error::ServiceError,
+    services::{
+        authz::Identity,
+        holds::{self, BestAvailable, HoldRequest, TierPick},
+    },
+    state::AppState,
+    ui::EventForm,
+};
 
 /// The cookie leptos_i18n reads the preferred language from.
 pub const LOCALE_COOKIE: &str = "i18n_pref_locale";
@@ -55,25 +64,99 @@ pub async fn switch_locale(Form(form): Form<LocaleForm>) -> Response {
     res
 }
 
-/// `POST /events/{slug}`: the tier picker without WASM. Reads the chosen
-/// quantities (`qty.<tier id>` fields) and renders the event page with the
-/// server-computed subtotal.
-pub async fn event_quote(State(state): State<AppState>, req: Request<Body>) -> Response {
+/// `POST /events/{slug}`: the event page's forms, with or without WASM.
+///
+/// - no `action`: the tier picker's "update subtotal" (renders the page with
+///   the server-computed subtotal);
+/// - `action=hold`: holds the picked quantities (`qty.<tier id>`) and seats
+///   (`seat`), with the `code` if one was applied;
+/// - `action=best`: holds the best available `best_count` seats of
+///   `best_section` (`best_accessible` for a wheelchair space with companions).
+///
+/// A hold redirects to its order page; a refusal renders the page again with
+/// the reason and the buyer's picks kept.
+pub async fn event_form(
+    State(state): State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+    req: Request<Body>,
+) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
         Ok(b) => b,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response(),
     };
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let picked: HashMap<String, u32> = fields
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let tier = k.strip_prefix("qty.")?.to_owned();
-            let n = v.trim().parse::<u32>().unwrap_or(0);
-            Some((tier, n))
-        })
-        .collect();
-    // Render the page as for a GET, with the picks in context.
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut form = EventForm {
+        picked: fields
+            .iter()
+            .filter_map(|(k, v)| {
+                let tier = k.strip_prefix("qty.")?.to_owned();
+                Some((tier, v.trim().parse::<u32>().unwrap_or(0)))
+            })
+            .collect(),
+        seats: fields
+            .iter()
+            .filter(|(k, _)| k == "seat")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        error: None,
+    };
+    let action = field("action");
+    let mut status = StatusCode::OK;
+    if action == "hold" || action == "best" {
+        let who = parts
+            .extensions
+            .get::<Identity>()
+            .cloned()
+            .unwrap_or_default();
+        let lang = lang_of_request(&parts);
+        let result = async {
+            let event = state
+                .store
+                .event_by_slug(&slug)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            let request = HoldRequest {
+                event_id: event.id,
+                tiers: form
+                    .picked
+                    .iter()
+                    .map(|(tier_id, quantity)| TierPick {
+                        tier_id: tier_id.clone(),
+                        quantity: *quantity,
+                    })
+                    .collect(),
+                seats: form.seats.clone(),
+                best_available: (action == "best").then(|| BestAvailable {
+                    section: field("best_section"),
+                    quantity: field("best_count").parse().unwrap_or(0),
+                    accessible: !field("best_accessible").is_empty(),
+                }),
+                code: Some(field("code")).filter(|c| !c.is_empty()),
+            };
+            holds::take_hold(&state, &who, &request, lang).await
+        };
+        match result.await {
+            Ok(order) => return Redirect::to(&format!("/orders/{}", order.id)).into_response(),
+            Err(ServiceError::Unauthenticated) => {
+                let next = serde_urlencoded::to_string([("next", format!("/events/{slug}"))])
+                    .unwrap_or_default();
+                return Redirect::to(&format!("/signin?{next}")).into_response();
+            }
+            Err(e) => {
+                status = e.status();
+                form.error = Some(e.public_message());
+            }
+        }
+    }
+    // Render the page as for a GET, with the form in context.
     let mut get = Request::from_parts(parts, Body::empty());
     *get.method_mut() = Method::GET;
     let handler = leptos_axum::render_app_async_with_context(
@@ -81,7 +164,7 @@ pub async fn event_quote(State(state): State<AppState>, req: Request<Body>) -> R
             let state = state.clone();
             move || {
                 provide_context(state.clone());
-                provide_context(PickedQuantities(picked.clone()));
+                provide_context(form.clone());
                 super::security::provide_request_nonce();
             }
         },
@@ -90,7 +173,24 @@ pub async fn event_quote(State(state): State<AppState>, req: Request<Body>) -> R
             move || app::shell(opts.clone())
         },
     );
-    handler(get).await
+    let mut res = handler(get).await;
+    if res.status() == StatusCode::OK {
+        *res.status_mut() = status;
+    }
+    res
+}
+
+/// The language the page will be rendered in (the locale cookie).
+fn lang_of_request(parts: &axum::http::request::Parts) -> Lang {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(LOCALE_COOKIE)?.strip_prefix('='))
+        .find_map(Lang::parse)
+        .unwrap_or_default()
 }
 
 /// `GET /media/<key>`: an uploaded banner image. Keys are unique per upload,

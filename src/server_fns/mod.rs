@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod catalogue;
+pub mod orders;
 pub mod organizer;
 pub mod views;
 

@@ -61,11 +61,15 @@ pub struct TierView {
     pub sold_out: bool,
     /// Inside its sale window.
     pub on_sale: bool,
+    /// Sold by seat on the map, not by quantity.
+    pub seated: bool,
 }
 
 /// Everything the event page shows.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EventPageView {
+    /// Id.
+    pub id: String,
     /// URL handle.
     pub slug: String,
     /// Title.
@@ -471,4 +475,72 @@ pub struct SeatMapView {
     pub sections: Vec<SeatSectionView>,
     /// Seats in all.
     pub total: usize,
+}
+
+/// One ticket unit of an order.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrderItemView {
+    /// Tier name.
+    pub tier: String,
+    /// Seat label ("Stalls A12"), for seated tickets.
+    pub seat: Option<String>,
+    /// Unit price at hold time, minor units.
+    pub price_minor: i64,
+    /// Unit price, formatted.
+    pub price_label: String,
+}
+
+/// An order (a hold while `reserved`), as its buyer sees it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrderView {
+    /// Id.
+    pub id: String,
+    /// Event title.
+    pub event_title: String,
+    /// Event URL handle.
+    pub event_slug: String,
+    /// Event start, in its zone.
+    pub event_when: String,
+    /// `reserved`, `pending_payment`, `paid`, `expired` or `cancelled`, as of
+    /// now: a hold past its end reads `expired` at once.
+    pub status: String,
+    /// When the hold ends (unix ms); meaningful while `reserved`.
+    pub expires_at_ms: i64,
+    /// Milliseconds left on the hold by the server's clock (0 once over).
+    pub remaining_ms: i64,
+    /// ISO currency.
+    pub currency: String,
+    /// Units.
+    pub items: Vec<OrderItemView>,
+    /// Sum of unit prices, minor units.
+    pub subtotal_minor: i64,
+    /// Sum, formatted.
+    pub subtotal_label: String,
+    /// The code used.
+    pub code: Option<String>,
+    /// When it was created, in the event's zone.
+    pub created: String,
+}
+
+/// The live state of a hold, polled by the countdown island.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HoldStatusView {
+    /// The order's status as of now (see [`OrderView::status`]).
+    pub status: String,
+    /// Milliseconds left by the server's clock.
+    pub remaining_ms: i64,
+}
+
+/// Which seats of an event are taken right now, polled by the seat picker.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SeatStatusView {
+    /// Seats held by an open hold.
+    pub held: Vec<String>,
+    /// Seats sold.
+    pub sold: Vec<String>,
+    /// Of those, the ones held by the viewer's own open hold.
+    pub mine: Vec<String>,
 }

@@ -192,9 +192,18 @@ pub async fn event_page(
         }
     }
     let event_open = now < Timestamp::from_millis(ev.ends_at);
+    let event_id = EventId::from_string(ev.id.clone());
+    let seat_map = crate::services::seats::build_view(state, &event_id).await?;
+    let seated: std::collections::HashSet<String> = state
+        .store
+        .seats_of_event(&event_id)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.tier_id)
+        .collect();
     let tiers = state
         .store
-        .tiers_of_event(&EventId::from_string(ev.id.clone()))
+        .tiers_of_event(&EventId::from_string(ev.id.clone()), now)
         .await?
         .into_iter()
         .filter(|t| !t.hidden || unlocked.iter().any(|u| u == t.id.as_str()))
@@ -213,6 +222,7 @@ pub async fn event_page(
                 sold_out: available.is_sold_out(),
                 available: available.0,
                 on_sale,
+                seated: seated.contains(t.id.as_str()),
                 name: t.name,
                 description: t.description,
                 price_minor: price,
@@ -220,6 +230,7 @@ pub async fn event_page(
         })
         .collect();
     Ok(Some(EventPageView {
+        id: ev.id.clone(),
         when: format::when(Timestamp::from_millis(ev.starts_at), &ev.time_zone, lang),
         until: format::when(Timestamp::from_millis(ev.ends_at), &ev.time_zone, lang),
         slug: ev.slug,
@@ -241,8 +252,7 @@ pub async fn event_page(
         currency,
         lang,
         tiers,
-        seats: crate::services::seats::build_view(state, &EventId::from_string(ev.id.clone()))
-            .await?,
+        seats: seat_map,
         banner: extras.banner_key.as_ref().map(|k| format!("/media/{k}")),
         code: code_applied,
         code_error,

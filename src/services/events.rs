@@ -207,7 +207,7 @@ pub async fn set_published(
         if event.status() == EventStatus::Cancelled {
             return Err(invalid("A cancelled event cannot be published again."));
         }
-        let tiers = state.store.tiers_of_event(id).await?;
+        let tiers = state.store.tiers_of_event(id, state.now()).await?;
         if !tiers.iter().any(|t| !t.hidden) {
             return Err(invalid(
                 "Add at least one visible ticket tier before publishing.",
@@ -360,7 +360,7 @@ pub async fn create_tier(
 ) -> Result<TierId, ServiceError> {
     let (event, _) = managed_event(state, who, id).await?;
     let f = parse_tier(input, &event.time_zone)?;
-    let position = state.store.tiers_of_event(id).await?.len() as i64;
+    let position = state.store.tiers_of_event(id, state.now()).await?.len() as i64;
     let id = state
         .store
         .create_tier(NewTier {
@@ -406,7 +406,7 @@ pub async fn delete_tier(
     managed_event(state, who, id).await?;
     if !state
         .store
-        .tiers_of_event(id)
+        .tiers_of_event(id, state.now())
         .await?
         .iter()
         .any(|t| &t.id == tier)
@@ -593,7 +593,7 @@ pub async fn manage_view(
         .await?
         .ok_or(ServiceError::NotFound)?;
     let quotas = state.store.quotas_of_event(id).await?;
-    let tiers = state.store.tiers_of_event(id).await?;
+    let tiers = state.store.tiers_of_event(id, state.now()).await?;
     let codes = state.store.codes_of_event(id).await?;
     let sales = state.store.tier_sales(id).await?;
     let quota_name = |q: &QuotaId| {

@@ -11,6 +11,7 @@ pub mod banners;
 pub mod catalogue;
 pub mod events;
 pub mod format;
+pub mod holds;
 pub mod listings;
 pub mod mail;
 pub mod markdown;

@@ -28,7 +28,7 @@ async fn store_map(
     }
     let tiers: HashMap<String, String> = state
         .store
-        .tiers_of_event(id)
+        .tiers_of_event(id, state.now())
         .await?
         .into_iter()
         .map(|t| (t.name.to_lowercase(), t.id.to_string()))
@@ -99,7 +99,7 @@ pub async fn add_grid(
     managed_event(state, who, id).await?;
     let tier_names: HashMap<String, String> = state
         .store
-        .tiers_of_event(id)
+        .tiers_of_event(id, state.now())
         .await?
         .into_iter()
         .map(|t| (t.id.to_string(), t.name))
@@ -157,20 +157,28 @@ pub async fn seat_map(
 pub async fn build_view(state: &AppState, id: &EventId) -> Result<SeatMapView, ServiceError> {
     let tier_names: HashMap<String, String> = state
         .store
-        .tiers_of_event(id)
+        .tiers_of_event(id, state.now())
         .await?
         .into_iter()
         .map(|t| (t.id.to_string(), t.name))
         .collect();
     let seats = state.store.seats_of_event(id).await?;
+    let claims: HashMap<String, bool> = state
+        .store
+        .seat_claims_of_event(id, state.now())
+        .await?
+        .into_iter()
+        .map(|c| (c.seat_id, c.sold))
+        .collect();
     let total = seats.len();
     let mut sections: Vec<SeatSectionView> = Vec::new();
     for s in seats {
         let view = SeatView {
-            status: if s.blocked {
-                "blocked".into()
-            } else {
-                "available".into()
+            status: match (s.blocked, claims.get(&s.id)) {
+                (true, _) => "blocked".into(),
+                (false, Some(true)) => "sold".into(),
+                (false, Some(false)) => "held".into(),
+                (false, None) => "available".into(),
             },
             tier: s
                 .tier_id

@@ -536,6 +536,15 @@ macro_rules! impl_catalogue_store {
                 Box::pin(async move {
                     self.with_retry(|| async move {
                         let mut tx = self.begin_write().await?;
+                        let (claimed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seat_claims WHERE event_id = $1")
+                            .bind(event.as_str())
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        if claimed > 0 {
+                            return Err($crate::store::StoreError::Refused(
+                                "Seats of this map are held or sold, so the map can no longer be replaced.".into(),
+                            ));
+                        }
                         sqlx::query("DELETE FROM seats WHERE event_id = $1").bind(event.as_str()).execute(&mut *tx).await?;
                         for (position, seat) in seats.iter().enumerate() {
                             sqlx::query(

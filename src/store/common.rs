@@ -8,7 +8,10 @@
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
 /// Bounded retries for serialization failures, deadlocks and SQLITE_BUSY.
-pub(crate) const MAX_RETRIES: u32 = 8;
+/// Generous because under REPEATABLE READ every buyer who loses the race for
+/// a hot quota row is refused once per winner; the pauses below keep the
+/// worst case to a few seconds.
+pub(crate) const MAX_RETRIES: u32 = 40;
 
 /// Is this error (somewhere in its chain) a transient database conflict?
 pub(crate) fn retryable(e: &super::StoreError, is_transient: fn(&sqlx::Error) -> bool) -> bool {
@@ -22,7 +25,7 @@ pub(crate) fn retryable(e: &super::StoreError, is_transient: fn(&sqlx::Error) ->
 
 /// A short, jittered pause before retrying a transaction.
 pub(crate) async fn retry_pause(attempt: u32) {
-    let base = 2u64.saturating_pow(attempt.min(6));
+    let base = 2u64.saturating_pow(attempt.min(5));
     let jitter = rand::random::<u64>() % (base * 2 + 1);
     tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }
@@ -75,43 +78,6 @@ macro_rules! impl_store {
                 }
             }
 
-            /// Releases the given holds if they are still open and expired by
-            /// `now`: marks each order expired and gives its units back to every
-            /// quota its tiers draw on. The conditional status update makes a
-            /// second release of the same hold a no-op.
-            async fn release_holds_in(
-                tx: &mut sqlx::Transaction<'static, Db>,
-                order_ids: &[String],
-                now: i64,
-            ) -> Result<u64, sqlx::Error> {
-                let mut released = 0;
-                for id in order_ids {
-                    let done = sqlx::query(
-                        "UPDATE orders SET status = 'expired', updated_at = $2
-                         WHERE id = $1 AND status IN ('reserved', 'pending_payment') AND expires_at <= $2",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                    if done.rows_affected() == 0 {
-                        continue;
-                    }
-                    sqlx::query(
-                        "UPDATE quotas SET held = held - (
-                             SELECT COUNT(*) FROM order_items oi JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
-                             WHERE oi.order_id = $1 AND tq.quota_id = quotas.id)
-                         WHERE id IN (
-                             SELECT tq.quota_id FROM order_items oi JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
-                             WHERE oi.order_id = $1)",
-                    )
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
-                    released += 1;
-                }
-                Ok(released)
-            }
         }
 
         impl $crate::store::Store for $store {
@@ -420,6 +386,7 @@ macro_rules! impl_store {
             fn tiers_of_event<'a>(
                 &'a self,
                 event: &'a $crate::domain::EventId,
+                now: $crate::domain::Timestamp,
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Vec<$crate::store::TierRecord>>> {
                 Box::pin(async move {
                     #[derive(sqlx::FromRow)]
@@ -442,7 +409,12 @@ macro_rules! impl_store {
                     let rows: Vec<Row> = sqlx::query_as(
                         "SELECT t.id, t.name, t.description, t.price_minor, t.max_per_order, t.sale_starts_at,
                                 t.sale_ends_at, t.hidden, t.early_bird_price_minor, t.early_bird_until,
-                                q.id AS quota_id, q.size, q.sold, q.held
+                                q.id AS quota_id, q.size, q.sold,
+                                q.held - (SELECT COUNT(*) FROM order_items oi
+                                          JOIN orders o ON o.id = oi.order_id
+                                          JOIN tier_quotas lq ON lq.tier_id = oi.tier_id
+                                          WHERE lq.quota_id = q.id AND o.status IN ('reserved', 'pending_payment')
+                                            AND o.expires_at <= $2) AS held
                          FROM tiers t
                          LEFT JOIN tier_quotas tq ON tq.tier_id = t.id
                          LEFT JOIN quotas q ON q.id = tq.quota_id
@@ -450,6 +422,7 @@ macro_rules! impl_store {
                          ORDER BY t.position, t.id, q.id",
                     )
                     .bind(event.as_str())
+                    .bind(now.as_millis())
                     .fetch_all(&self.pool)
                     .await?;
                     let mut tiers: Vec<$crate::store::TierRecord> = Vec::new();
@@ -479,162 +452,6 @@ macro_rules! impl_store {
                         }
                     }
                     Ok(tiers)
-                })
-            }
-
-            fn take_hold(
-                &self,
-                hold: $crate::store::TakeHold,
-            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::HoldReceipt>> {
-                Box::pin(async move {
-                    let hold = &hold;
-                    let now = hold.now.as_millis();
-                    // Per-quota demand, in a fixed (sorted) order so that two
-                    // holds never wait on each other's quotas in a cycle.
-                    let links: Vec<(String, String)> = {
-                        let tier_ids: Vec<&str> = hold.lines.iter().map(|(t, _)| t.as_str()).collect();
-                        let mut all = Vec::new();
-                        for t in tier_ids {
-                            let rows: Vec<(String, String)> = sqlx::query_as(
-                                "SELECT tq.tier_id, tq.quota_id FROM tier_quotas tq JOIN tiers t ON t.id = tq.tier_id
-                                 WHERE tq.tier_id = $1 AND t.event_id = $2",
-                            )
-                            .bind(t)
-                            .bind(hold.event_id.as_str())
-                            .fetch_all(&self.pool)
-                            .await?;
-                            if rows.is_empty() {
-                                return Err($crate::store::StoreError::Refused(
-                                    "that ticket type is not part of this event".into(),
-                                ));
-                            }
-                            all.extend(rows);
-                        }
-                        all
-                    };
-                    let mut demand: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-                    for (tier, quota) in &links {
-                        let n = hold.lines.iter().filter(|(t, _)| t.as_str() == tier).map(|(_, n)| i64::from(*n)).sum::<i64>();
-                        *demand.entry(quota.as_str()).or_default() += n;
-                    }
-                    let stale = self.stale_levels(demand.keys().copied()).await?;
-                    let (demand, links, stale) = (&demand, &links, &stale);
-                    self.with_retry(|| async move {
-                        let mut tx = self.begin_write().await?;
-                        #[derive(sqlx::FromRow)]
-                        struct EventRow {
-                            status: String,
-                            currency: String,
-                        }
-                        let ev: EventRow = sqlx::query_as("SELECT status, currency FROM events WHERE id = $1")
-                            .bind(hold.event_id.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .ok_or($crate::store::StoreError::NotFound)?;
-                        if ev.status != "published" {
-                            return Err($crate::store::StoreError::Refused("this event is not on sale".into()));
-                        }
-
-                        // 1. Expired holds on these quotas stop counting now.
-                        let mut expired: Vec<String> = Vec::new();
-                        for quota in demand.keys() {
-                            let ids: Vec<(String,)> = sqlx::query_as(
-                                "SELECT DISTINCT o.id FROM orders o
-                                 JOIN order_items oi ON oi.order_id = o.id
-                                 JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
-                                 WHERE tq.quota_id = $1 AND o.status IN ('reserved', 'pending_payment')
-                                   AND o.expires_at <= $2",
-                            )
-                            .bind(*quota)
-                            .bind(now)
-                            .fetch_all(&mut *tx)
-                            .await?;
-                            expired.extend(ids.into_iter().map(|(id,)| id));
-                        }
-                        expired.sort();
-                        expired.dedup();
-                        Self::release_holds_in(&mut tx, &expired, now).await?;
-
-                        // 2. Take stock, quota by quota, in sorted order.
-                        for (quota, n) in demand {
-                            if !Self::take_stock(&mut tx, quota, *n, stale.get(*quota)).await? {
-                                let (size, sold, held): (i64, i64, i64) =
-                                    sqlx::query_as("SELECT size, sold, held FROM quotas WHERE id = $1")
-                                        .bind(*quota)
-                                        .fetch_one(&mut *tx)
-                                        .await?;
-                                let tier_id = links.iter().find(|(_, q)| q == quota).map(|(t, _)| t.as_str()).unwrap_or("");
-                                let (tier,): (String,) = sqlx::query_as("SELECT name FROM tiers WHERE id = $1")
-                                    .bind(tier_id)
-                                    .fetch_one(&mut *tx)
-                                    .await?;
-                                return Err($crate::store::StoreError::SoldOut {
-                                    tier,
-                                    remaining: (size - sold - held).max(0),
-                                });
-                            }
-                        }
-
-                        // 3. Record the order and one item per unit, at today's price.
-                        sqlx::query(
-                            "INSERT INTO orders (id, user_id, event_id, status, currency, expires_at, created_at, updated_at)
-                             VALUES ($1, $2, $3, 'reserved', $4, $5, $6, $6)",
-                        )
-                        .bind(hold.order_id.as_str())
-                        .bind(hold.user_id.as_str())
-                        .bind(hold.event_id.as_str())
-                        .bind(&ev.currency)
-                        .bind(hold.expires_at.as_millis())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        let mut units = 0u32;
-                        for (tier, n) in &hold.lines {
-                            for _ in 0..*n {
-                                sqlx::query(
-                                    "INSERT INTO order_items (id, order_id, tier_id, unit_price_minor)
-                                     SELECT $1, $2, id, price_minor FROM tiers WHERE id = $3",
-                                )
-                                .bind($crate::store::new_id())
-                                .bind(hold.order_id.as_str())
-                                .bind(tier.as_str())
-                                .execute(&mut *tx)
-                                .await?;
-                                units += 1;
-                            }
-                        }
-                        tx.commit().await?;
-                        Ok($crate::store::HoldReceipt {
-                            order_id: hold.order_id.clone(),
-                            status: $crate::domain::OrderStatus::Reserved,
-                            expires_at: hold.expires_at,
-                            units,
-                        })
-                    })
-                    .await
-                })
-            }
-
-            fn release_expired_holds(
-                &self,
-                now: $crate::domain::Timestamp,
-            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<u64>> {
-                Box::pin(async move {
-                    self.with_retry(|| async move {
-                        let mut tx = self.begin_write().await?;
-                        let ids: Vec<(String,)> = sqlx::query_as(
-                            "SELECT id FROM orders WHERE status IN ('reserved', 'pending_payment') AND expires_at <= $1
-                             ORDER BY id LIMIT 500",
-                        )
-                        .bind(now.as_millis())
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        let ids: Vec<String> = ids.into_iter().map(|(id,)| id).collect();
-                        let n = Self::release_holds_in(&mut tx, &ids, now.as_millis()).await?;
-                        tx.commit().await?;
-                        Ok(n)
-                    })
-                    .await
                 })
             }
 
@@ -796,63 +613,6 @@ macro_rules! impl_store {
                 Ok(r.rows_affected() == 1)
             }
 
-            /// Test-only race-sanity twin: reads quota levels before the
-            /// transaction and pauses, so the write uses stale numbers. Empty
-            /// unless the store was opened with `unguarded_race_window`.
-            async fn stale_levels(
-                &self,
-                quotas: impl Iterator<Item = &str>,
-            ) -> Result<std::collections::BTreeMap<String, (i64, i64, i64)>, sqlx::Error> {
-                #[allow(unused_mut)]
-                let mut stale = std::collections::BTreeMap::new();
-                #[cfg(feature = "test-hooks")]
-                if let Some(window) = self.opts.unguarded_race_window {
-                    for q in quotas {
-                        let level: (i64, i64, i64) = sqlx::query_as("SELECT size, sold, held FROM quotas WHERE id = $1")
-                            .bind(q)
-                            .fetch_one(&self.pool)
-                            .await?;
-                        stale.insert(q.to_owned(), level);
-                    }
-                    tokio::time::sleep(window).await;
-                }
-                #[cfg(not(feature = "test-hooks"))]
-                let _ = quotas;
-                Ok(stale)
-            }
-
-            /// Takes `n` units of a quota inside the caller's transaction.
-            /// Returns false when there is not enough left.
-            ///
-            /// The guard is the conditional update: the row is changed only if
-            /// `sold + held + n <= size`, checked by the database at write time,
-            /// so no interleaving of buyers can take more than exists. `stale`
-            /// is only ever set by the test-only race-sanity twin, which writes
-            /// an absolute value computed from an old read (lost updates).
-            async fn take_stock(
-                tx: &mut sqlx::Transaction<'static, Db>,
-                quota: &str,
-                n: i64,
-                stale: Option<&(i64, i64, i64)>,
-            ) -> Result<bool, sqlx::Error> {
-                if let Some(&(size, sold, held)) = stale {
-                    if sold + held + n > size {
-                        return Ok(false);
-                    }
-                    sqlx::query("UPDATE quotas SET held = $2 WHERE id = $1")
-                        .bind(quota)
-                        .bind(held + n)
-                        .execute(&mut **tx)
-                        .await?;
-                    return Ok(true);
-                }
-                let r = sqlx::query("UPDATE quotas SET held = held + $2 WHERE id = $1 AND sold + held + $2 <= size")
-                    .bind(quota)
-                    .bind(n)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(r.rows_affected() == 1)
-            }
         }
     };
 }

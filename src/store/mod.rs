@@ -11,8 +11,7 @@
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use crate::domain::{
-    Category, Currency, EventId, EventStatus, OrderId, OrderStatus, OrgId, QuotaId, QuotaLevel,
-    TierId, Timestamp, UserId,
+    Category, Currency, EventId, EventStatus, OrgId, QuotaId, QuotaLevel, TierId, Timestamp, UserId,
 };
 
 #[macro_use]
@@ -21,13 +20,17 @@ mod common;
 mod accounts_sql;
 #[macro_use]
 mod catalogue_sql;
+#[macro_use]
+mod orders_sql;
 pub mod accounts;
 pub mod catalogue;
+pub mod orders;
 mod postgres;
 mod sqlite;
 
 pub use accounts::AccountStore;
 pub use catalogue::CatalogueStore;
+pub use orders::{HoldCode, HoldLine, HoldReceipt, HoldSeat, OrderStore, TakeHold};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -47,12 +50,18 @@ pub enum StoreError {
     #[error("{0}")]
     Conflict(Conflict),
     /// A tier has less stock left than was asked for.
-    #[error("only {remaining} {tier} tickets left")]
+    #[error("{}", sold_out_message(tier, *remaining))]
     SoldOut {
         /// The tier's name, for the buyer.
         tier: String,
         /// What is left now.
         remaining: i64,
+    },
+    /// Someone else holds or bought this seat.
+    #[error("Seat {seat} was just taken. Please pick another seat.")]
+    SeatTaken {
+        /// The seat's label, e.g. "Balcony C12".
+        seat: String,
     },
     /// The request breaks a rule (event not on sale, tier closed…).
     #[error("{0}")]
@@ -77,6 +86,18 @@ pub enum Conflict {
     /// The event already has this code.
     #[error("this event already has the code {0:?}")]
     DuplicateCode(String),
+    /// The buyer took another hold on this event at the same instant.
+    #[error("you are already taking tickets for this event in another window")]
+    OpenHold,
+}
+
+/// "Only 2 VIP tickets left", or that the tier is sold out.
+fn sold_out_message(tier: &str, remaining: i64) -> String {
+    match remaining {
+        0 => format!("{tier} is sold out."),
+        1 => format!("Only 1 {tier} ticket left."),
+        n => format!("Only {n} {tier} tickets left."),
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -97,6 +118,11 @@ pub struct StoreOptions {
     /// would see a race (the "race-sanity twin").
     #[cfg(feature = "test-hooks")]
     pub unguarded_race_window: Option<Duration>,
+    /// Test-only: run every PostgreSQL write transaction at REPEATABLE READ,
+    /// so tests prove that bounded retries turn serialization failures into
+    /// the right answers.
+    #[cfg(feature = "test-hooks")]
+    pub repeatable_read: bool,
 }
 
 impl Default for StoreOptions {
@@ -106,6 +132,8 @@ impl Default for StoreOptions {
             busy_timeout: Duration::from_secs(10),
             #[cfg(feature = "test-hooks")]
             unguarded_race_window: None,
+            #[cfg(feature = "test-hooks")]
+            repeatable_read: false,
         }
     }
 }
@@ -345,36 +373,6 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-/// A request to hold tickets.
-#[derive(Clone, Debug)]
-pub struct TakeHold {
-    /// The new order's id.
-    pub order_id: OrderId,
-    /// Buyer.
-    pub user_id: UserId,
-    /// Event.
-    pub event_id: EventId,
-    /// (tier, count) pairs; counts are at least 1.
-    pub lines: Vec<(TierId, u32)>,
-    /// Now (by the injected clock).
-    pub now: Timestamp,
-    /// When the hold ends.
-    pub expires_at: Timestamp,
-}
-
-/// A hold that was granted.
-#[derive(Clone, Debug)]
-pub struct HoldReceipt {
-    /// The order.
-    pub order_id: OrderId,
-    /// `reserved`.
-    pub status: OrderStatus,
-    /// When it ends.
-    pub expires_at: Timestamp,
-    /// Units held.
-    pub units: u32,
-}
-
 /// A job to put in the outbox.
 #[derive(Clone, Debug)]
 pub struct NewJob {
@@ -429,7 +427,7 @@ pub struct JobCounts {
 
 /// The storage contract. Every method is one transaction. Account storage
 /// is a supertrait so each area keeps its own file.
-pub trait Store: AccountStore + CatalogueStore + Send + Sync + 'static {
+pub trait Store: AccountStore + CatalogueStore + OrderStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Checks the database answers (readiness).
@@ -471,18 +469,14 @@ pub trait Store: AccountStore + CatalogueStore + Send + Sync + 'static {
         &'a self,
         slug: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<EventRecord>>>;
-    /// The tiers of an event, in display order, with their quota levels.
+    /// The tiers of an event, in display order, with their quota levels at
+    /// `now`: holds past their end no longer count as held, even before the
+    /// sweeper has released them.
     fn tiers_of_event<'a>(
         &'a self,
         event: &'a EventId,
+        now: Timestamp,
     ) -> BoxFuture<'a, StoreResult<Vec<TierRecord>>>;
-
-    /// Takes a hold: releases expired holds on the quotas it touches, then
-    /// takes stock with conditional updates in a fixed quota order, and
-    /// records the order and one item per unit. All or nothing.
-    fn take_hold(&self, hold: TakeHold) -> BoxFuture<'_, StoreResult<HoldReceipt>>;
-    /// Releases every hold that expired by `now`; returns how many.
-    fn release_expired_holds(&self, now: Timestamp) -> BoxFuture<'_, StoreResult<u64>>;
 
     /// Puts a job in the outbox on its own (periodic schedules). Jobs caused
     /// by a state change are written inside that change's transaction instead.

@@ -72,7 +72,15 @@ impl PgStore {
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-        self.pool.begin().await
+        #[allow(unused_mut)]
+        let mut tx = self.pool.begin().await?;
+        #[cfg(feature = "test-hooks")]
+        if self.opts.repeatable_read {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
     }
 
     /// serialization_failure (40001) and deadlock_detected (40P01).
@@ -89,3 +97,4 @@ impl PgStore {
 impl_store!(PgStore);
 impl_account_store!(PgStore);
 impl_catalogue_store!(PgStore);
+impl_order_store!(PgStore);

@@ -105,3 +105,4 @@ impl SqliteStore {
 impl_store!(SqliteStore);
 impl_account_store!(SqliteStore);
 impl_catalogue_store!(SqliteStore);
+impl_order_store!(SqliteStore);

@@ -35,6 +35,7 @@ pub fn Flash() -> impl IntoView {
             "invited" => t_string!(i18n, notice_invited).to_string(),
             "joined" => t_string!(i18n, notice_joined).to_string(),
             "decided" => t_string!(i18n, notice_decided).to_string(),
+            "released" => t_string!(i18n, notice_released).to_string(),
             _ => t_string!(i18n, notice_saved).to_string(),
         })
     };
@@ -50,7 +51,7 @@ pub fn Flash() -> impl IntoView {
 
 /// Sends anonymous visitors to sign in (and back afterwards); shows
 /// "not found" for what the viewer may not see.
-fn refusal(e: &ServerFnError) -> AnyView {
+pub(crate) fn refusal(e: &ServerFnError) -> AnyView {
     let msg = e.to_string();
     if msg.contains("unauthenticated") {
         #[cfg(feature = "ssr")]

@@ -38,6 +38,7 @@ fn AccountNav() -> impl IntoView {
             {move || Suspend::new(async move {
                 match me.await.ok().flatten() {
                     Some(me) => view! {
+                        <a href="/orders" data-testid="nav-orders" class="text-sm text-slate-700 hover:underline">{t!(i18n, my_orders)}</a>
                         <a href="/account" data-testid="nav-account" class="text-sm text-slate-700 hover:underline">{me.name}</a>
                         <crate::ui::account_pages::SignOutButton />
                     }.into_any(),

@@ -4,6 +4,7 @@
 pub mod account_pages;
 pub mod components;
 pub mod islands;
+pub mod order_pages;
 pub mod organizer_pages;
 pub mod pages;
 
@@ -11,10 +12,17 @@ use std::collections::HashMap;
 
 use crate::{domain::money::Lang, i18n::Locale};
 
-/// Quantities posted by the tier picker form when WASM is not running
-/// (tier id → count); the event page renders the subtotal from them.
+/// What the event page's forms posted (quantities, seats, a refusal), in
+/// context while the server renders the page again.
 #[derive(Clone, Debug, Default)]
-pub struct PickedQuantities(pub HashMap<String, u32>);
+pub struct EventForm {
+    /// Quantities by tier id.
+    pub picked: HashMap<String, u32>,
+    /// Seats ticked on the map.
+    pub seats: Vec<String>,
+    /// Why the hold was not taken.
+    pub error: Option<String>,
+}
 
 /// The domain's language for an i18n locale.
 pub fn lang_of(locale: Locale) -> Lang {

@@ -1,13 +1,17 @@
-//! The pages. Server-rendered; the tier picker is the only island here.
+//! The catalogue pages. Server-rendered; on the event page the tier picker
+//! and the seat picker are islands.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{
-    PickedQuantities,
+    EventForm,
     components::category_label,
-    islands::tier_picker::{PickerLabels, PickerTier, TierPicker},
+    islands::{
+        seat_picker::{SeatPicker, SeatPickerLabels},
+        tier_picker::{PickerLabels, PickerTier, TierPicker},
+    },
     lang_of,
 };
 use crate::{
@@ -112,7 +116,7 @@ pub fn EventPage() -> impl IntoView {
         move || (slug(), lang_of(i18n.get_locale()), code()),
         |(s, l, c)| event_page(s, l, c),
     );
-    let picked = use_context::<PickedQuantities>().unwrap_or_default();
+    let picked = use_context::<EventForm>().unwrap_or_default();
     view! {
         <Suspense>
             {move || {
@@ -130,11 +134,14 @@ pub fn EventPage() -> impl IntoView {
 }
 
 #[component]
-fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
+fn EventDetails(ev: EventPageView, picked: EventForm) -> impl IntoView {
     let i18n = use_i18n();
+    let query = use_query_map();
+    let released = query.with_untracked(|q| q.get("notice")).as_deref() == Some("released");
     let tiers: Vec<PickerTier> = ev
         .tiers
         .iter()
+        .filter(|t| !t.seated)
         .map(|t| PickerTier {
             id: t.id.clone(),
             name: t.name.clone(),
@@ -148,7 +155,7 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
         .collect();
     let initial: Vec<u32> = tiers
         .iter()
-        .map(|t| picked.0.get(&t.id).copied().unwrap_or(0).min(t.max))
+        .map(|t| picked.picked.get(&t.id).copied().unwrap_or(0).min(t.max))
         .collect();
     let labels = PickerLabels {
         subtotal: t_string!(i18n, subtotal).to_string(),
@@ -157,7 +164,27 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
         not_on_sale: t_string!(i18n, not_on_sale).to_string(),
         left: t_string!(i18n, left).to_string(),
         quantity: t_string!(i18n, quantity_for).to_string(),
+        hold: t_string!(i18n, hold_tickets).to_string(),
     };
+    let seat_labels = SeatPickerLabels {
+        hold: t_string!(i18n, hold_seats).to_string(),
+        selected: t_string!(i18n, seats_selected).to_string(),
+        just_taken: t_string!(i18n, seat_just_taken).to_string(),
+        available: t_string!(i18n, seat_available).to_string(),
+        held: t_string!(i18n, seat_held).to_string(),
+        sold: t_string!(i18n, seat_sold).to_string(),
+        mine: t_string!(i18n, seat_mine).to_string(),
+        blocked: t_string!(i18n, seat_blocked).to_string(),
+    };
+    let seat_prices: Vec<(String, i64)> = ev
+        .tiers
+        .iter()
+        .filter(|t| t.seated)
+        .map(|t| (t.name.clone(), t.price_minor))
+        .collect();
+    let sections: Vec<String> = ev.seats.sections.iter().map(|s| s.name.clone()).collect();
+    let has_tiers = !tiers.is_empty();
+    let hold_error = picked.error.clone();
     let category = category_label(i18n.get_locale_untracked(), &ev.category);
     let refund = ev.refund_rules.clone();
 
@@ -193,7 +220,10 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
                 {(ev.seats.total > 0).then(|| view! {
                     <section>
                         <h2 class="text-lg font-semibold mb-2">{t!(i18n, seat_map_heading)}</h2>
-                        <super::components::SeatMapGrid map=ev.seats.clone() />
+                        <p class="mb-2 text-sm text-slate-600">{t!(i18n, pick_seats_hint)}</p>
+                        <SeatPicker event_id=ev.id.clone() map=ev.seats.clone() prices=seat_prices currency=ev.currency
+                            lang=ev.lang labels=seat_labels initial=picked.seats.clone() code=ev.code.clone() />
+                        <BestAvailableForm sections code=ev.code.clone() />
                     </section>
                 })}
                 <section>
@@ -218,7 +248,9 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
             </div>
             <aside class="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200 h-fit">
                 <h2 class="text-lg font-semibold mb-3">{t!(i18n, tickets)}</h2>
-                <TierPicker tiers currency=ev.currency lang=ev.lang initial labels />
+                {released.then(|| view! { <p role="status" data-testid="notice" class="mb-3 rounded bg-green-50 p-3 text-green-800">{t!(i18n, notice_released)}</p> })}
+                {hold_error.map(|e| view! { <p role="alert" data-testid="hold-error" class="mb-3 rounded bg-red-50 p-3 text-red-800">{e}</p> })}
+                {has_tiers.then(|| view! { <TierPicker tiers currency=ev.currency lang=ev.lang initial labels code=ev.code.clone() /> })}
                 <form method="get" class="mt-4 flex gap-2" data-testid="code-form">
                     <label class="sr-only" for="code">{t!(i18n, code_prompt)}</label>
                     <input id="code" name="code" value=ev.code.clone().unwrap_or_default() placeholder=move || t_string!(i18n, code_prompt)
@@ -229,6 +261,38 @@ fn EventDetails(ev: EventPageView, picked: PickedQuantities) -> impl IntoView {
                 {ev.code_error.clone().map(|e| view! { <p class="mt-2 text-sm text-red-700" role="alert" data-testid="code-error">{e}</p> })}
             </aside>
         </article>
+    }
+}
+
+/// "Best available N seats in section X": a plain form, operable with the
+/// keyboard alone, for buyers who do not use the map.
+#[component]
+fn BestAvailableForm(sections: Vec<String>, code: Option<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    let input = "rounded border border-slate-300 px-2 py-1";
+    view! {
+        <form method="post" class="mt-4 rounded border border-slate-200 p-3" data-testid="best-available">
+            <h3 class="text-sm font-semibold mb-2">{t!(i18n, best_heading)}</h3>
+            <div class="flex flex-wrap items-end gap-3 text-sm">
+                <label class="flex flex-col">{t!(i18n, best_section)}
+                    <select name="best_section" class=input data-testid="best-section">
+                        {sections.into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="flex flex-col">{t!(i18n, best_count)}
+                    <input type="number" name="best_count" min="1" max="10" value="2" class=format!("{input} w-20") data-testid="best-count" />
+                </label>
+                <label class="flex items-center gap-2">
+                    <input type="checkbox" name="best_accessible" value="1" data-testid="best-accessible" />
+                    {t!(i18n, best_accessible)}
+                </label>
+            </div>
+            {code.map(|c| view! { <input type="hidden" name="code" value=c /> })}
+            <button type="submit" name="action" value="best" data-testid="best-submit"
+                class="mt-3 rounded bg-indigo-700 px-3 py-2 font-medium text-white hover:bg-indigo-800">
+                {t!(i18n, best_submit)}
+            </button>
+        </form>
     }
 }
 

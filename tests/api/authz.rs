@@ -223,7 +223,39 @@ async fn world(app: &TestApp) -> World {
         .json()
         .await
         .unwrap();
+    // A hold of attendee A on one of Y's events (kept away from X's event,
+    // whose tiers and quotas other rows change).
+    let hold_event = raw_text(
+        &app.db,
+        &format!("SELECT id FROM events WHERE org_id = '{y}' AND status = 'published' ORDER BY starts_at LIMIT 1"),
+    )
+    .await;
+    let hold_tier = raw_text(
+        &app.db,
+        &format!(
+            "SELECT t.id FROM tiers t JOIN tier_quotas tq ON tq.tier_id = t.id JOIN quotas q ON q.id = tq.quota_id
+             WHERE t.event_id = '{hold_event}' AND NOT t.hidden AND t.sale_starts_at IS NULL AND t.sale_ends_at IS NULL
+               AND q.size - q.sold - q.held >= 10
+             ORDER BY t.position LIMIT 1"
+        ),
+    )
+    .await;
+    let order: Value = clients[1]
+        .post(format!("{}/api/v1/orders", app.url))
+        .json(&json!({"event_id": hold_event, "tiers": [{"tier_id": hold_tier, "quantity": 1}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let vars = BTreeMap::from([
+        (
+            "{ORDER_A}",
+            order["id"].as_str().expect("A's hold").to_owned(),
+        ),
+        ("{HOLD_EVENT}", hold_event),
+        ("{HOLD_TIER}", hold_tier),
         (
             "{CODE_X}",
             code_x["id"].as_str().expect("code created").to_owned(),

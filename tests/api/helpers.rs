@@ -700,14 +700,79 @@ pub async fn identity_of(app: &TestApp, email: &str) -> admit::services::authz::
 pub async fn hold(app: &TestApp, event: &str, tier: &str, user: &str, units: u32) {
     let now = app.now();
     app.store()
-        .take_hold(admit::store::TakeHold {
-            order_id: admit::domain::OrderId::from_string(admit::store::new_id()),
-            user_id: UserId::from_string(user),
-            event_id: EventId::from_string(event),
-            lines: vec![(TierId::from_string(tier), units)],
+        .take_hold(admit::store::TakeHold::of_tier(
+            UserId::from_string(user),
+            EventId::from_string(event),
+            TierId::from_string(tier),
+            units,
+            0,
             now,
-            expires_at: now.plus_minutes(15),
-        })
+            now.plus_minutes(15),
+        ))
         .await
         .expect("the hold is granted");
+}
+
+/// Asserts every stock invariant of the whole database, by counting rows
+/// independently of the counters the app keeps:
+/// - each quota's `held` equals the items of open holds drawing on it, and
+///   `sold + held <= size`;
+/// - no seat is in two open or paid orders, and `seat_claims` holds exactly
+///   the seats of open or paid orders;
+/// - each code's `uses` equals the open or paid orders that used it.
+pub async fn assert_all_invariants(db: &TestDb) {
+    for q in raw_texts(db, "SELECT id FROM quotas").await {
+        assert_quota_invariants(db, &QuotaId::from_string(q)).await;
+    }
+    let doubled = raw_i64(
+        db,
+        "SELECT COUNT(*) FROM (SELECT oi.seat_id FROM order_items oi JOIN orders o ON o.id = oi.order_id
+          WHERE oi.seat_id IS NOT NULL AND o.status IN ('reserved', 'pending_payment', 'paid')
+          GROUP BY oi.seat_id HAVING COUNT(*) > 1) d",
+    )
+    .await;
+    assert_eq!(doubled, 0, "no seat may have two active claims");
+    let seat_items = raw_i64(
+        db,
+        "SELECT COUNT(*) FROM order_items oi JOIN orders o ON o.id = oi.order_id
+          WHERE oi.seat_id IS NOT NULL AND o.status IN ('reserved', 'pending_payment', 'paid')",
+    )
+    .await;
+    let claims = raw_i64(db, "SELECT COUNT(*) FROM seat_claims").await;
+    assert_eq!(claims, seat_items, "a claim for every active seated item");
+    let mismatched = raw_i64(
+        db,
+        "SELECT COUNT(*) FROM codes c WHERE c.uses <> (SELECT COUNT(*) FROM orders o
+          WHERE o.code_id = c.id AND o.status IN ('reserved', 'pending_payment', 'paid'))",
+    )
+    .await;
+    assert_eq!(mismatched, 0, "code uses must equal the orders using them");
+}
+
+/// Gives an event a seat map of `rows` rows of `per_row` seats in section
+/// "Stalls", all selling as `tier`, and returns the seat ids in map order.
+pub async fn seat_map(
+    store: &Arc<dyn Store>,
+    event: &EventId,
+    tier: &TierId,
+    rows: u32,
+    per_row: u32,
+) -> Vec<String> {
+    let seats: Vec<admit::store::catalogue::NewSeat> =
+        admit::domain::seats::grid("Stalls", 'A', rows, per_row, "")
+            .unwrap()
+            .into_iter()
+            .map(|spec| admit::store::catalogue::NewSeat {
+                spec,
+                tier_id: Some(tier.to_string()),
+            })
+            .collect();
+    store.replace_seats(event, &seats).await.unwrap();
+    store
+        .seats_of_event(event)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect()
 }

@@ -176,19 +176,20 @@ async fn a_job_whose_worker_died_is_taken_again_after_its_lease(backend: Backend
 }
 
 async fn the_cleanup_job_releases_expired_holds(backend: Backend) {
-    use admit::{domain::OrderId, store::TakeHold};
+    use admit::store::TakeHold;
     let app = spawn_app(backend).await;
     let fx = crate::helpers::fixture(app.store(), app.now(), 5, 1_000, 1).await;
     let now = app.now();
     app.store()
-        .take_hold(TakeHold {
-            order_id: OrderId::from_string(admit::store::new_id()),
-            user_id: fx.buyers[0].clone(),
-            event_id: fx.event.clone(),
-            lines: vec![(fx.tier.clone(), 3)],
+        .take_hold(TakeHold::of_tier(
+            fx.buyers[0].clone(),
+            fx.event.clone(),
+            fx.tier.clone(),
+            3,
+            1_000,
             now,
-            expires_at: now.plus_minutes(15),
-        })
+            now.plus_minutes(15),
+        ))
         .await
         .unwrap();
     app.advance(Duration::from_secs(15 * 60 + 1));

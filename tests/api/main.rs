@@ -8,6 +8,8 @@ mod authz;
 mod banners;
 mod catalogue;
 mod config_doc;
+mod holds;
+mod holds_race;
 mod jobs;
 mod pages;
 mod search;

@@ -1,13 +1,12 @@
 //! The store contract, on both backends: stock can never be oversold, and the
 //! database itself refuses writes that break the invariants.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use admit::{
-    domain::{OrderId, Timestamp},
-    store::{Conflict, StoreError, StoreOptions, TakeHold},
+    domain::Timestamp,
+    store::{Conflict, StoreError, TakeHold},
 };
-use tokio::sync::Barrier;
 
 use crate::{
     both_backends,
@@ -18,101 +17,10 @@ use crate::{
 };
 
 both_backends!(
-    fifty_concurrent_takers_on_a_quota_of_twenty_get_exactly_twenty_holds,
-    race_sanity_twin_without_the_guard_oversells,
     the_database_refuses_raw_sql_that_breaks_stock_invariants,
     a_duplicate_slug_is_a_domain_conflict,
     an_expired_hold_stops_counting_at_the_next_hold,
 );
-
-/// Outcome counts of a race: (granted, sold out, other errors).
-async fn race(
-    app: &crate::helpers::TestApp,
-    fx: &crate::helpers::Fixture,
-    takers: usize,
-) -> (usize, usize, Vec<String>) {
-    let barrier = Arc::new(Barrier::new(takers));
-    let now = app.now();
-    let mut tasks = Vec::new();
-    for i in 0..takers {
-        let store = app.store().clone();
-        let barrier = barrier.clone();
-        let hold = TakeHold {
-            order_id: OrderId::from_string(admit::store::new_id()),
-            user_id: fx.buyers[i].clone(),
-            event_id: fx.event.clone(),
-            lines: vec![(fx.tier.clone(), 1)],
-            now,
-            expires_at: now.plus_minutes(15),
-        };
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            store.take_hold(hold).await
-        }));
-    }
-    let (mut ok, mut sold_out, mut other) = (0, 0, Vec::new());
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(_) => ok += 1,
-            Err(StoreError::SoldOut { .. }) => sold_out += 1,
-            Err(e) => other.push(format!("{e:?}")),
-        }
-    }
-    (ok, sold_out, other)
-}
-
-fn race_options(backend: Backend, window: Option<Duration>) -> SpawnOptions {
-    // Each racer gets its own connection: the pool is larger than the crowd.
-    let _ = backend;
-    let mut store = StoreOptions {
-        max_connections: 55,
-        ..StoreOptions::default()
-    };
-    store.unguarded_race_window = window;
-    SpawnOptions {
-        store: Some(store),
-        ..SpawnOptions::default()
-    }
-}
-
-async fn fifty_concurrent_takers_on_a_quota_of_twenty_get_exactly_twenty_holds(backend: Backend) {
-    let _permit = crate::helpers::big_test_permit().await;
-    let app = spawn_app_with(backend, race_options(backend, None)).await;
-    let fx = fixture(app.store(), app.now(), 20, 100_000, 50).await;
-
-    let (ok, sold_out, other) = race(&app, &fx, 50).await;
-
-    assert_eq!(
-        (ok, sold_out, other.len()),
-        (20, 30, 0),
-        "other errors: {other:?}"
-    );
-    let (_, sold, held) = assert_quota_invariants(&app.db, &fx.quota).await;
-    assert_eq!((sold, held), (0, 20));
-    app.finish().await;
-}
-
-async fn race_sanity_twin_without_the_guard_oversells(backend: Backend) {
-    let _permit = crate::helpers::big_test_permit().await;
-    let app = spawn_app_with(
-        backend,
-        race_options(backend, Some(Duration::from_millis(40))),
-    )
-    .await;
-    let fx = fixture(app.store(), app.now(), 20, 100_000, 50).await;
-
-    let (ok, _, other) = race(&app, &fx, 50).await;
-
-    // With the guard off, buyers read stale levels: more holds are granted
-    // than exist, which proves the race test above can see a race.
-    let rows = raw_i64(&app.db, "SELECT COUNT(*) FROM order_items").await;
-    assert!(other.is_empty(), "unexpected errors: {other:?}");
-    assert!(
-        ok > 20 && rows > 20,
-        "the unguarded twin should oversell, granted {ok}, rows {rows}"
-    );
-    app.finish().await;
-}
 
 async fn the_database_refuses_raw_sql_that_breaks_stock_invariants(backend: Backend) {
     let app = spawn_app_with(backend, SpawnOptions::default()).await;
@@ -205,13 +113,16 @@ async fn raw_org(app: &crate::helpers::TestApp) -> admit::domain::OrgId {
 async fn an_expired_hold_stops_counting_at_the_next_hold(backend: Backend) {
     let app = spawn_app_with(backend, SpawnOptions::default()).await;
     let fx = fixture(app.store(), app.now(), 1, 50_000, 2).await;
-    let take = |who: usize, now: Timestamp| TakeHold {
-        order_id: OrderId::from_string(admit::store::new_id()),
-        user_id: fx.buyers[who].clone(),
-        event_id: fx.event.clone(),
-        lines: vec![(fx.tier.clone(), 1)],
-        now,
-        expires_at: now.plus_minutes(15),
+    let take = |who: usize, now: Timestamp| {
+        TakeHold::of_tier(
+            fx.buyers[who].clone(),
+            fx.event.clone(),
+            fx.tier.clone(),
+            1,
+            50_000,
+            now,
+            now.plus_minutes(15),
+        )
     };
 
     app.store()

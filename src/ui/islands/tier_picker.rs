@@ -1,5 +1,6 @@
 //! The tier quantity picker: live subtotal in the browser, a plain form
-//! that posts to the server without WASM.
+//! that posts to the server without WASM. "Hold tickets" submits the same
+//! form with `action=hold`.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,8 @@ pub struct PickerLabels {
     pub left: String,
     /// Accessible label of the quantity inputs.
     pub quantity: String,
+    /// The button that holds the picked tickets.
+    pub hold: String,
 }
 
 /// The picker. `initial` holds one quantity per tier (from a posted form).
@@ -56,6 +59,8 @@ pub fn TierPicker(
     lang: Lang,
     initial: Vec<u32>,
     labels: PickerLabels,
+    /// The code applied on the page, held with the tickets.
+    code: Option<String>,
 ) -> impl IntoView {
     let quantities: Vec<RwSignal<u32>> = tiers
         .iter()
@@ -79,6 +84,9 @@ pub fn TierPicker(
             .collect();
         subtotal(&lines, currency).unwrap_or(Money::zero(currency))
     });
+
+    let units = quantities.clone();
+    let total_units = Memo::new(move |_| units.iter().map(|q| q.get()).sum::<u32>());
 
     let rows = tiers
         .into_iter()
@@ -137,12 +145,23 @@ pub fn TierPicker(
                     {move || total.get().format(lang)}
                 </output>
             </div>
+            {code.map(|c| view! { <input type="hidden" name="code" value=c /> })}
             <button
                 type="submit"
                 data-testid="update-subtotal"
                 class="mt-3 w-full rounded border border-indigo-700 px-3 py-2 text-indigo-700 hover:bg-indigo-50"
             >
                 {labels.update.clone()}
+            </button>
+            <button
+                type="submit"
+                name="action"
+                value="hold"
+                data-testid="hold-tickets"
+                disabled=move || hydrated.get() && total_units.get() == 0
+                class="mt-2 w-full rounded bg-indigo-700 px-3 py-2 font-medium text-white hover:bg-indigo-800 disabled:opacity-50"
+            >
+                {labels.hold.clone()}
             </button>
         </form>
     }

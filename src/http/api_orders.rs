@@ -1,0 +1,142 @@
+//! `/api/v1/orders…`: holds and orders of the signed-in buyer, and the live
+//! seat status of an event.
+
+use axum::{
+    Extension, Json, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+
+use crate::{
+    domain::{EventId, OrderId, money::Lang},
+    error::ServiceError,
+    server_fns::views::{OrderView, SeatStatusView},
+    services::{
+        authz::Identity,
+        holds::{self, HoldRequest},
+    },
+    state::AppState,
+};
+
+/// The routes, relative to `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders", get(list).post(create))
+        .route("/orders/{id}", get(one).delete(release))
+        .route("/events/{id}/seats/status", get(seat_status))
+}
+
+/// `?lang=` for prices and dates.
+#[derive(Deserialize)]
+pub(crate) struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+impl LangQuery {
+    fn lang(&self) -> Lang {
+        self.lang
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or_default()
+    }
+}
+
+fn order_id(id: &str) -> Result<OrderId, ServiceError> {
+    OrderId::parse(id).ok_or(ServiceError::NotFound)
+}
+
+fn json<T: serde::Serialize>(status: StatusCode, r: Result<T, ServiceError>) -> Response {
+    match r {
+        Ok(v) => (status, Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Takes a hold: tier quantities, seats from the map, or the best available
+/// seats of a section. It replaces the buyer's earlier open hold on the event.
+#[utoipa::path(post, path = "/api/v1/orders", request_body = HoldRequest,
+    params(("lang" = Option<String>, Query)),
+    responses((status = 201, body = OrderView, description = "The hold (status reserved)"),
+        (status = 401, body = super::api::ErrorView), (status = 403, body = super::api::ErrorView, description = "Email not verified"),
+        (status = 404, body = super::api::ErrorView), (status = 409, body = super::api::ErrorView, description = "Sold out, or a seat was just taken"),
+        (status = 422, body = super::api::ErrorView)))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<LangQuery>,
+    Json(req): Json<HoldRequest>,
+) -> Response {
+    json(
+        StatusCode::CREATED,
+        holds::take_hold(&state, &who, &req, q.lang()).await,
+    )
+}
+
+/// The buyer's orders, newest first.
+#[utoipa::path(get, path = "/api/v1/orders", params(("lang" = Option<String>, Query)),
+    responses((status = 200, body = Vec<OrderView>), (status = 401, body = super::api::ErrorView)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    json(
+        StatusCode::OK,
+        holds::my_orders(&state, &who, q.lang()).await,
+    )
+}
+
+/// One of the buyer's orders.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", params(("id" = String, Path), ("lang" = Option<String>, Query)),
+    responses((status = 200, body = OrderView), (status = 401, body = super::api::ErrorView), (status = 404, body = super::api::ErrorView)))]
+pub(crate) async fn one(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let result = async { holds::order(&state, &who, &order_id(&id)?, q.lang()).await };
+    json(StatusCode::OK, result.await)
+}
+
+/// Releases a hold at once (its tickets go back on sale). Releasing a hold
+/// that already ended changes nothing.
+#[utoipa::path(delete, path = "/api/v1/orders/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = super::api::ErrorView), (status = 404, body = super::api::ErrorView),
+        (status = 409, body = super::api::ErrorView, description = "Paid, or payment under way")))]
+pub(crate) async fn release(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async { holds::release(&state, &who, &order_id(&id)?).await };
+    match result.await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Seats of a published event that are held or sold right now.
+#[utoipa::path(get, path = "/api/v1/events/{id}/seats/status", params(("id" = String, Path)),
+    responses((status = 200, body = SeatStatusView), (status = 404, body = super::api::ErrorView)))]
+pub(crate) async fn seat_status(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let event = EventId::parse(&id).ok_or(ServiceError::NotFound)?;
+        holds::seat_status(&state, &who, &event).await
+    };
+    let mut res = json(StatusCode::OK, result.await);
+    // Live data: never cached on the way.
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
+}

@@ -1,0 +1,71 @@
+//! Holds and orders: the buyer's pages, and the live data the countdown and
+//! seat picker islands poll.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::accounts::ssr;
+use super::views::{HoldStatusView, OrderView, SeatStatusView};
+use crate::domain::money::Lang;
+
+#[cfg(feature = "ssr")]
+fn order_id(id: &str) -> Result<crate::domain::OrderId, crate::error::ServiceError> {
+    crate::domain::OrderId::parse(id).ok_or(crate::error::ServiceError::NotFound)
+}
+
+/// One of the signed-in buyer's orders.
+#[server(prefix = "/_fn", endpoint = "orders/get")]
+pub async fn get_order(id: String, lang: Lang) -> Result<OrderView, ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result =
+        async { crate::services::holds::order(&c.state, &c.who, &order_id(&id)?, lang).await };
+    result.await.map_err(ssr::load_error)
+}
+
+/// The signed-in buyer's orders, newest first.
+#[server(prefix = "/_fn", endpoint = "orders/mine")]
+pub async fn my_orders(lang: Lang) -> Result<Vec<OrderView>, ServerFnError> {
+    let c = ssr::ctx().await?;
+    crate::services::holds::my_orders(&c.state, &c.who, lang)
+        .await
+        .map_err(ssr::load_error)
+}
+
+/// The live state of a hold (the countdown island polls this: the server's
+/// clock is the authority).
+#[server(prefix = "/_fn", endpoint = "orders/hold_status")]
+pub async fn hold_status(id: String) -> Result<HoldStatusView, ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result =
+        async { crate::services::holds::hold_status(&c.state, &c.who, &order_id(&id)?).await };
+    result.await.map_err(ssr::load_error)
+}
+
+/// Seats of an event held or sold right now (the seat picker polls this).
+#[server(prefix = "/_fn", endpoint = "orders/seat_status")]
+pub async fn seat_status(event_id: String) -> Result<SeatStatusView, ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result = async {
+        let event =
+            crate::domain::EventId::parse(&event_id).ok_or(crate::error::ServiceError::NotFound)?;
+        crate::services::holds::seat_status(&c.state, &c.who, &event).await
+    };
+    result.await.map_err(ssr::load_error)
+}
+
+/// "Release these tickets" on the order page: back to the event.
+#[server(prefix = "/_fn", endpoint = "orders/release")]
+pub async fn release_hold(id: String, event_slug: String) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result = async { crate::services::holds::release(&c.state, &c.who, &order_id(&id)?).await };
+    let back = format!("/orders/{id}");
+    let slug: String = event_slug
+        .chars()
+        .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-')
+        .collect();
+    ssr::finish(
+        result.await,
+        &format!("/events/{slug}?notice=released"),
+        &back,
+    )
+}

@@ -1,0 +1,212 @@
+//! Storage of orders and holds: taking and releasing stock, seats and code
+//! uses, and reading orders back.
+
+use crate::domain::{EventId, OrderId, OrderStatus, TierId, Timestamp, UserId};
+
+use super::{BoxFuture, StoreResult};
+
+/// General-admission units of one tier in a hold.
+#[derive(Clone, Debug)]
+pub struct HoldLine {
+    /// The tier.
+    pub tier_id: TierId,
+    /// Units, at least 1.
+    pub count: u32,
+    /// Price of one unit at hold time (early bird applied), minor units.
+    pub unit_price_minor: i64,
+}
+
+/// A seat claimed by a hold. It sells as its map's tier.
+#[derive(Clone, Debug)]
+pub struct HoldSeat {
+    /// The seat.
+    pub seat_id: String,
+    /// The tier it sells as (checked against the map inside the transaction).
+    pub tier_id: TierId,
+    /// "Balcony C12", for messages and the order's history.
+    pub label: String,
+    /// Price at hold time, minor units.
+    pub unit_price_minor: i64,
+}
+
+/// A code whose use a hold reserves.
+#[derive(Clone, Debug)]
+pub struct HoldCode {
+    /// The code's id.
+    pub id: String,
+    /// The code as buyers type it, for messages.
+    pub text: String,
+    /// Uses one buyer may have open or paid at once.
+    pub max_uses_per_user: Option<i64>,
+}
+
+/// A request to hold tickets.
+#[derive(Clone, Debug)]
+pub struct TakeHold {
+    /// The new order's id.
+    pub order_id: OrderId,
+    /// Buyer.
+    pub user_id: UserId,
+    /// Event.
+    pub event_id: EventId,
+    /// General-admission lines.
+    pub lines: Vec<HoldLine>,
+    /// Seats to claim.
+    pub seats: Vec<HoldSeat>,
+    /// The code entered, if any.
+    pub code: Option<HoldCode>,
+    /// Now (by the injected clock).
+    pub now: Timestamp,
+    /// When the hold ends.
+    pub expires_at: Timestamp,
+}
+
+impl TakeHold {
+    /// A general-admission hold of `count` units of one tier at `price`.
+    pub fn of_tier(
+        user_id: UserId,
+        event_id: EventId,
+        tier_id: TierId,
+        count: u32,
+        price: i64,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Self {
+        Self {
+            order_id: OrderId::from_string(super::new_id()),
+            user_id,
+            event_id,
+            lines: vec![HoldLine {
+                tier_id,
+                count,
+                unit_price_minor: price,
+            }],
+            seats: Vec::new(),
+            code: None,
+            now,
+            expires_at,
+        }
+    }
+}
+
+/// A hold that was granted.
+#[derive(Clone, Debug)]
+pub struct HoldReceipt {
+    /// The order.
+    pub order_id: OrderId,
+    /// `reserved`.
+    pub status: OrderStatus,
+    /// When it ends.
+    pub expires_at: Timestamp,
+    /// Units held.
+    pub units: u32,
+    /// The buyer's earlier open hold on this event, released by this one.
+    pub replaced: Option<OrderId>,
+}
+
+/// One unit of an order.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OrderItemRecord {
+    /// Item id.
+    pub id: String,
+    /// Tier.
+    pub tier_id: String,
+    /// Tier name.
+    pub tier_name: String,
+    /// Price at hold time.
+    pub unit_price_minor: i64,
+    /// Seat, if the item is for one.
+    pub seat_id: Option<String>,
+    /// "Balcony C12".
+    pub seat_label: Option<String>,
+}
+
+/// An order with its items.
+#[derive(Clone, Debug)]
+pub struct OrderRecord {
+    /// Id.
+    pub id: OrderId,
+    /// Buyer.
+    pub user_id: UserId,
+    /// Event.
+    pub event_id: EventId,
+    /// Event title.
+    pub event_title: String,
+    /// Event slug.
+    pub event_slug: String,
+    /// Event start.
+    pub event_starts_at: Timestamp,
+    /// Event time zone.
+    pub event_time_zone: String,
+    /// Stored status (see [`OrderRecord::status_at`]).
+    pub status: OrderStatus,
+    /// ISO currency.
+    pub currency: String,
+    /// When the hold ends unless paid.
+    pub expires_at: Timestamp,
+    /// Created.
+    pub created_at: Timestamp,
+    /// The code used, as typed.
+    pub code: Option<String>,
+    /// Units, in the order they were taken.
+    pub items: Vec<OrderItemRecord>,
+}
+
+impl OrderRecord {
+    /// The status as buyers should see it at `now`: an open hold past its
+    /// end is expired even before the sweeper has released it.
+    pub fn status_at(&self, now: Timestamp) -> OrderStatus {
+        if self.status.holds_stock() && self.expires_at <= now {
+            OrderStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+/// A seat that is held or sold at some instant.
+#[derive(Clone, Debug, sqlx::FromRow, PartialEq, Eq)]
+pub struct SeatClaim {
+    /// The seat.
+    pub seat_id: String,
+    /// The order holding it.
+    pub order_id: String,
+    /// Paid (sold) rather than held.
+    pub sold: bool,
+}
+
+/// Orders and holds.
+pub trait OrderStore: Send + Sync {
+    /// Takes a hold, all or nothing, in one transaction: releases the buyer's
+    /// earlier open hold on the event and any expired holds on the quotas and
+    /// seats it touches, then takes stock with conditional updates in a fixed
+    /// quota order, claims each seat (a second active claim is refused by the
+    /// database), reserves a use of the code, and records the order with one
+    /// item per unit.
+    fn take_hold(&self, hold: TakeHold) -> BoxFuture<'_, StoreResult<HoldReceipt>>;
+    /// Releases every hold that expired by `now`; returns how many.
+    fn release_expired_holds(&self, now: Timestamp) -> BoxFuture<'_, StoreResult<u64>>;
+    /// The buyer lets go of an open hold: it becomes `cancelled` and its
+    /// stock, seats and code use are given back. False when it was no longer
+    /// open; `NotFound` when it is not this buyer's.
+    fn release_hold<'a>(
+        &'a self,
+        order: &'a OrderId,
+        user: &'a UserId,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+    /// An order with its items.
+    fn order<'a>(&'a self, id: &'a OrderId) -> BoxFuture<'a, StoreResult<Option<OrderRecord>>>;
+    /// A buyer's orders, newest first.
+    fn orders_of_user<'a>(
+        &'a self,
+        user: &'a UserId,
+        limit: i64,
+    ) -> BoxFuture<'a, StoreResult<Vec<OrderRecord>>>;
+    /// Seats of an event that are sold, or held by a hold still open at `now`.
+    fn seat_claims_of_event<'a>(
+        &'a self,
+        event: &'a EventId,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<Vec<SeatClaim>>>;
+}

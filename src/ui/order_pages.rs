@@ -1,0 +1,153 @@
+//! The buyer's orders: the order (hold) page with its countdown, and the
+//! list of all their orders.
+
+use leptos::{prelude::*, server_fn::ServerFn};
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::{
+    account_pages::{Flash, refusal},
+    islands::countdown::{CountdownLabels, HoldCountdown},
+    lang_of,
+};
+use crate::{
+    i18n::*,
+    server_fns::{
+        orders::{ReleaseHold, get_order, my_orders},
+        views::OrderView,
+    },
+};
+
+const CARD: &str = "rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200";
+
+/// A status as the buyer reads it.
+fn status_label(i18n: leptos_i18n::I18nContext<Locale>, status: &str) -> String {
+    match status {
+        "reserved" => t_string!(i18n, order_status_reserved).to_string(),
+        "pending_payment" => t_string!(i18n, order_status_pending_payment).to_string(),
+        "paid" => t_string!(i18n, order_status_paid).to_string(),
+        "expired" => t_string!(i18n, order_status_expired).to_string(),
+        _ => t_string!(i18n, order_status_cancelled).to_string(),
+    }
+}
+
+/// `/orders/:id`: what is held, for how long, and the way out.
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let order = Resource::new(
+        move || (id(), lang_of(i18n.get_locale())),
+        |(id, lang)| get_order(id, lang),
+    );
+    view! {
+        <Title text="Your order — admit" />
+        <Flash />
+        <Suspense>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Err(e) => refusal(&e),
+                    Ok(o) => view! { <OrderDetails order=o /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OrderDetails(order: OrderView) -> impl IntoView {
+    let i18n = use_i18n();
+    let open = order.status == "reserved";
+    let labels = CountdownLabels {
+        left: t_string!(i18n, countdown_left).to_string(),
+        ended: t_string!(i18n, hold_ended).to_string(),
+        retry: t_string!(i18n, try_again).to_string(),
+    };
+    let retry = format!("/events/{}", order.event_slug);
+    view! {
+        <div class=CARD data-testid="order" data-status=order.status.clone()>
+            <p class="text-sm text-slate-600">{t!(i18n, order_heading)}</p>
+            <h1 class="text-2xl font-semibold" data-testid="order-event">
+                <a href=retry.clone()>{order.event_title.clone()}</a>
+            </h1>
+            <p class="text-sm text-slate-600">{order.event_when.clone()}</p>
+            <p class="mt-2">
+                <span data-testid="order-status" class="rounded bg-slate-100 px-2 py-0.5 text-sm font-medium">
+                    {status_label(i18n, &order.status)}
+                </span>
+            </p>
+            {open.then(|| view! {
+                <div class="mt-4">
+                    <HoldCountdown order_id=order.id.clone() remaining_ms=order.remaining_ms retry_href=retry.clone() labels />
+                </div>
+            })}
+            {(order.status == "expired").then(|| view! {
+                <p role="alert" data-testid="hold-ended" class="mt-4 rounded bg-amber-50 p-3 text-amber-900">
+                    {t!(i18n, hold_ended)} " " <a href=retry.clone() data-testid="try-again">{t!(i18n, try_again)}</a>
+                </p>
+            })}
+            <table class="mt-4 w-full text-sm" data-testid="order-items">
+                <tbody>
+                    {order.items.iter().map(|item| view! {
+                        <tr class="border-b border-slate-100" data-testid="order-item">
+                            <td class="py-1">{item.tier.clone()}</td>
+                            <td class="py-1" data-testid="order-seat">{item.seat.clone().unwrap_or_default()}</td>
+                            <td class="py-1 text-right">{item.price_label.clone()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+                <tfoot>
+                    <tr>
+                        <th class="pt-2 text-left" colspan="2">{t!(i18n, subtotal)}</th>
+                        <td class="pt-2 text-right font-semibold" data-testid="order-subtotal">{order.subtotal_label.clone()}</td>
+                    </tr>
+                </tfoot>
+            </table>
+            {order.code.clone().map(|c| view! { <p class="mt-2 text-sm">{t!(i18n, order_code)} ": " {c}</p> })}
+            {open.then(|| view! {
+                <form method="post" action=ReleaseHold::PATH class="mt-4">
+                    <input type="hidden" name="id" value=order.id.clone() />
+                    <input type="hidden" name="event_slug" value=order.event_slug.clone() />
+                    <button type="submit" data-testid="release-hold"
+                        class="rounded border border-slate-400 px-3 py-2 text-sm text-slate-700 hover:bg-slate-50">
+                        {t!(i18n, release_hold)}
+                    </button>
+                </form>
+            })}
+        </div>
+    }
+}
+
+/// `/orders`: every order of the signed-in buyer, newest first.
+#[component]
+pub fn MyOrdersPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let orders = Resource::new(move || lang_of(i18n.get_locale()), my_orders);
+    view! {
+        <Title text="My orders — admit" />
+        <h1 class="text-2xl font-semibold mb-4">{t!(i18n, my_orders)}</h1>
+        <Suspense>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Err(e) => refusal(&e),
+                    Ok(list) if list.is_empty() => view! { <p data-testid="no-orders" class="text-slate-600">{t!(i18n, no_orders)}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="space-y-3">
+                            {list.into_iter().map(|o| view! {
+                                <li class=CARD data-testid="order-row" data-status=o.status.clone()>
+                                    <div class="flex flex-wrap items-baseline justify-between gap-2">
+                                        <a href=format!("/orders/{}", o.id) class="font-semibold">{o.event_title.clone()}</a>
+                                        <span class="text-sm">{status_label(i18n, &o.status)}</span>
+                                    </div>
+                                    <p class="text-sm text-slate-600">{o.event_when.clone()}</p>
+                                    <p class="text-sm">{format!("{} × · {}", o.items.len(), o.subtotal_label)}</p>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
