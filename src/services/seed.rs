@@ -261,6 +261,30 @@ const EVENTS: &[DemoEvent] = &[
     },
 ];
 
+/// The seated demo event: (title, seated tier, rows, seats per row).
+const SEATED: (&str, &str, u32, u32) = ("Gamelan Soirée at the Kraton", "Front row", 4, 10);
+
+/// The seated demo's map: section "Pendopo", rows A–D; A1 is a wheelchair
+/// space with its companion seat A2 beside it.
+fn demo_seats(tier: &str) -> Vec<crate::store::catalogue::NewSeat> {
+    use crate::domain::seats::SeatKind;
+    crate::domain::seats::grid("Pendopo", 'A', SEATED.2, SEATED.3, "")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut spec| {
+            if spec.row == "A" && spec.number == 1 {
+                spec.kind = SeatKind::Wheelchair;
+            } else if spec.row == "A" && spec.number == 2 {
+                spec.kind = SeatKind::Companion;
+            }
+            crate::store::catalogue::NewSeat {
+                spec,
+                tier_id: Some(tier.to_owned()),
+            }
+        })
+        .collect()
+}
+
 /// What `seed` did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SeedOutcome {
@@ -375,8 +399,30 @@ pub async fn seed(state: &AppState) -> Result<SeedOutcome, ServiceError> {
                 size: ev.capacity,
             })
             .await?;
+        // The seated demo: its front rows are sold by seat from their own
+        // quota, which also counts against the venue's capacity.
+        let seats_quota = if ev.title == SEATED.0 {
+            Some(
+                state
+                    .store
+                    .create_quota(NewQuota {
+                        event_id: event_id.clone(),
+                        name: "Front-row seats".into(),
+                        size: i64::from(SEATED.2 * SEATED.3),
+                    })
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let mut seated_tier = None;
         for (pos, (name, price)) in ev.tiers.iter().enumerate() {
-            state
+            let seated = seats_quota.is_some() && *name == SEATED.1;
+            let mut quota_ids = vec![quota.clone()];
+            if seated {
+                quota_ids.extend(seats_quota.clone());
+            }
+            let tier = state
                 .store
                 .create_tier(NewTier {
                     event_id: event_id.clone(),
@@ -389,8 +435,17 @@ pub async fn seed(state: &AppState) -> Result<SeedOutcome, ServiceError> {
                     hidden: false,
                     position: pos as i64,
                     early_bird: None,
-                    quota_ids: vec![quota.clone()],
+                    quota_ids,
                 })
+                .await?;
+            if seated {
+                seated_tier = Some(tier);
+            }
+        }
+        if let Some(tier) = seated_tier {
+            state
+                .store
+                .replace_seats(&event_id, &demo_seats(&tier.to_string()))
                 .await?;
         }
         state

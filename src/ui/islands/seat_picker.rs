@@ -218,19 +218,20 @@ pub fn SeatPicker(
         })
         .collect_view();
 
+    // The same colours as the seats (style/main.css).
     let legend = [
-        ("available", labels.available.clone()),
-        ("held", labels.held.clone()),
-        ("mine", labels.mine.clone()),
-        ("sold", labels.sold.clone()),
-        ("blocked", labels.blocked.clone()),
+        ("bg-emerald-200", labels.available.clone()),
+        ("bg-amber-300", labels.held.clone()),
+        ("bg-sky-300", labels.mine.clone()),
+        ("bg-red-300", labels.sold.clone()),
+        ("bg-slate-300", labels.blocked.clone()),
     ];
     view! {
         <form method="post" data-testid="seat-picker" data-hydrated=move || hydrated.get().then_some("true")>
             <div data-testid="seat-map" class="space-y-4 overflow-x-auto">{sections}</div>
             <ul class="mt-3 flex flex-wrap gap-3 text-xs text-slate-600" aria-hidden="true">
-                {legend.into_iter().map(|(status, text)| view! {
-                    <li class="flex items-center gap-1"><span class="seat inline-flex" data-status=status><span class="inline-block h-3 w-3 rounded"></span></span>{text}</li>
+                {legend.into_iter().map(|(colour, text)| view! {
+                    <li class="flex items-center gap-1"><span class=format!("inline-block h-3 w-3 rounded {colour}")></span>{text}</li>
                 }).collect_view()}
             </ul>
             <p role="status" aria-live="polite" class="mt-2 text-sm text-amber-800" data-testid="seat-notice">{move || notice.get()}</p>
