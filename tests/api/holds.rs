@@ -374,6 +374,28 @@ async fn seats_are_held_shown_live_and_refused_to_others(backend: Backend) {
     assert_eq!(held, 2, "two seats show as held");
     assert_eq!(available(&app, &fx).await, 18);
 
+    // Without WASM the map is a form of checkboxes: ticked seats post as `seat`.
+    let r = ben
+        .post(format!("{}/events/{slug}", app.url))
+        .form(&[
+            ("seat", seats[5].as_str()),
+            ("seat", seats[6].as_str()),
+            ("action", "hold"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "the seat form holds");
+    let (_, list) = get_json(&ben, format!("{}/api/v1/orders", app.url)).await;
+    assert_eq!(list[0]["items"][1]["seat"], "Stalls A7");
+    let (s, _) = post_hold(
+        &app,
+        &ben,
+        json!({"event_id": fx.event.as_str(), "seats": [seats[7]]}),
+    )
+    .await;
+    assert_eq!(s, 201, "a new hold replaces the form's");
+
     // The hold runs out: the seats are free again at once.
     app.advance(Duration::from_secs(15 * 60 + 1));
     let (_, after) = get_json(&ben, status_url).await;
