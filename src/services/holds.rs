@@ -302,14 +302,24 @@ pub async fn order(
     id: &OrderId,
     lang: Lang,
 ) -> Result<OrderView, ServiceError> {
-    let viewer = who.require_user()?;
+    let (_, record) = own_order(state, who, id).await?;
+    Ok(view(&record, state.now(), lang))
+}
+
+/// The signed-in viewer's id and their order; anyone else's is not found.
+async fn own_order(
+    state: &AppState,
+    who: &Identity,
+    id: &OrderId,
+) -> Result<(crate::domain::UserId, OrderRecord), ServiceError> {
+    let viewer = who.require_user()?.user_id();
     let record = state
         .store
         .order(id)
         .await?
-        .filter(|o| o.user_id == viewer.user_id())
+        .filter(|o| o.user_id == viewer)
         .ok_or(ServiceError::NotFound)?;
-    Ok(view(&record, state.now(), lang))
+    Ok((viewer, record))
 }
 
 /// The signed-in buyer's orders, newest first.
@@ -332,13 +342,7 @@ pub async fn my_orders(
 /// The buyer lets go of a hold. Releasing one that already ended is a no-op;
 /// a paid order cannot be released (it is refunded instead).
 pub async fn release(state: &AppState, who: &Identity, id: &OrderId) -> Result<(), ServiceError> {
-    let viewer = who.require_user()?;
-    let record = state
-        .store
-        .order(id)
-        .await?
-        .filter(|o| o.user_id == viewer.user_id())
-        .ok_or(ServiceError::NotFound)?;
+    let (viewer, record) = own_order(state, who, id).await?;
     match record.status {
         OrderStatus::Paid => Err(ServiceError::Conflict(
             "This order is paid. Ask for a refund instead.".into(),
@@ -349,7 +353,7 @@ pub async fn release(state: &AppState, who: &Identity, id: &OrderId) -> Result<(
         _ => {
             if state
                 .store
-                .release_hold(id, &viewer.user_id(), state.now())
+                .release_hold(id, &viewer, state.now())
                 .await?
             {
                 tracing::info!(order = %id, "hold released by its buyer");

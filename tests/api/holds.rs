@@ -50,6 +50,11 @@ async fn get_json(client: &reqwest::Client, url: String) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// A page's HTML.
+async fn page(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// A signed-in, verified buyer on a client of their own.
 async fn buyer(app: &TestApp, name: &str) -> reqwest::Client {
     let client = app.new_client();
@@ -579,14 +584,7 @@ async fn the_event_page_form_holds_and_the_order_page_counts_down(backend: Backe
     assert!(location.starts_with("/orders/"), "{location}");
     let id = location.trim_start_matches("/orders/").to_owned();
 
-    let html = client
-        .get(format!("{}{location}", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, format!("{}{location}", app.url)).await;
     assert!(
         html.contains("data-testid=\"countdown-time\""),
         "a countdown"
@@ -596,14 +594,7 @@ async fn the_event_page_form_holds_and_the_order_page_counts_down(backend: Backe
         "15 minutes left"
     );
     assert_eq!(html.matches("data-testid=\"order-item\"").count(), 2);
-    let list = client
-        .get(format!("{}/orders", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = page(&client, format!("{}/orders", app.url)).await;
     assert!(list.contains(&format!("/orders/{id}")));
     let anonymous = app
         .new_client()
@@ -642,14 +633,7 @@ async fn the_event_page_form_holds_and_the_order_page_counts_down(backend: Backe
         .unwrap();
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     app.advance(Duration::from_secs(16 * 60));
-    let html = client
-        .get(format!("{}{location}", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, format!("{}{location}", app.url)).await;
     assert!(html.contains("data-status=\"expired\""));
     assert!(html.contains("data-testid=\"hold-ended\""));
     assert_all_invariants(&app.db).await;

@@ -147,31 +147,46 @@ async fn arena(backend: Backend, race: Race, twin: bool, isolation: Isolation) -
     }
 }
 
+/// A 15-minute hold of buyer `who` on seat "Stalls A1".
+fn seat_hold(a: &Arena, who: usize, seat: &str, now: admit::domain::Timestamp) -> TakeHold {
+    let mut h = TakeHold::of_tier(
+        a.fx.buyers[who].clone(),
+        a.fx.event.clone(),
+        a.fx.tier.clone(),
+        1,
+        100_000,
+        now,
+        now.plus_minutes(15),
+    );
+    h.lines.clear();
+    h.seats.push(HoldSeat {
+        seat_id: seat.to_owned(),
+        tier_id: a.fx.tier.clone(),
+        label: "Stalls A1".into(),
+        unit_price_minor: 100_000,
+    });
+    h
+}
+
 /// Every buyer asks for one unit at the same instant.
 async fn race(a: &Arena, race: Race) -> Outcome {
     let (_, buyers, _) = race.shape();
     let barrier = Arc::new(Barrier::new(buyers));
     let now = a.app.now();
     let mut tasks = Vec::new();
-    for buyer in &a.fx.buyers {
-        let mut hold = TakeHold::of_tier(
-            buyer.clone(),
-            a.fx.event.clone(),
-            a.fx.tier.clone(),
-            1,
-            100_000,
-            now,
-            now.plus_minutes(15),
-        );
-        if let Some(seat) = &a.seat {
-            hold.lines.clear();
-            hold.seats.push(HoldSeat {
-                seat_id: seat.clone(),
-                tier_id: a.fx.tier.clone(),
-                label: "Stalls A1".into(),
-                unit_price_minor: 100_000,
-            });
-        }
+    for (i, buyer) in a.fx.buyers.iter().enumerate() {
+        let mut hold = match &a.seat {
+            Some(seat) => seat_hold(a, i, seat, now),
+            None => TakeHold::of_tier(
+                buyer.clone(),
+                a.fx.event.clone(),
+                a.fx.tier.clone(),
+                1,
+                100_000,
+                now,
+                now.plus_minutes(15),
+            ),
+        };
         if let Some(code) = &a.code {
             hold.code = Some(HoldCode {
                 id: code.clone(),
@@ -385,25 +400,7 @@ async fn an_expired_seat_is_claimed_again_without_the_sweeper(backend: Backend) 
     let a = arena(backend, Race::OneSeat, false, Isolation::Default).await;
     let seat = a.seat.clone().unwrap();
     let store = a.app.store().clone();
-    let take = |who: usize, now: admit::domain::Timestamp| {
-        let mut h = TakeHold::of_tier(
-            a.fx.buyers[who].clone(),
-            a.fx.event.clone(),
-            a.fx.tier.clone(),
-            1,
-            100_000,
-            now,
-            now.plus_minutes(15),
-        );
-        h.lines.clear();
-        h.seats.push(HoldSeat {
-            seat_id: seat.clone(),
-            tier_id: a.fx.tier.clone(),
-            label: "Stalls A1".into(),
-            unit_price_minor: 100_000,
-        });
-        h
-    };
+    let take = |who: usize, now| seat_hold(&a, who, &seat, now);
     store
         .take_hold(take(0, a.app.now()))
         .await
@@ -429,24 +426,12 @@ async fn an_expired_seat_is_claimed_again_without_the_sweeper(backend: Backend) 
 async fn the_database_refuses_a_second_active_claim_on_a_seat(backend: Backend) {
     let a = arena(backend, Race::OneSeat, false, Isolation::Default).await;
     let seat = a.seat.clone().unwrap();
-    let now = a.app.now();
-    let mut h = TakeHold::of_tier(
-        a.fx.buyers[0].clone(),
-        a.fx.event.clone(),
-        a.fx.tier.clone(),
-        1,
-        100_000,
-        now,
-        now.plus_minutes(15),
-    );
-    h.lines.clear();
-    h.seats.push(HoldSeat {
-        seat_id: seat.clone(),
-        tier_id: a.fx.tier.clone(),
-        label: "Stalls A1".into(),
-        unit_price_minor: 100_000,
-    });
-    let receipt = a.app.store().take_hold(h).await.unwrap();
+    let receipt = a
+        .app
+        .store()
+        .take_hold(seat_hold(&a, 0, &seat, a.app.now()))
+        .await
+        .unwrap();
     // A second order, written by hand, trying to claim the same seat.
     raw_execute(
         &a.app.db,
