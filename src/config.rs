@@ -74,6 +74,10 @@ pub struct Settings {
     /// `ADMIT_LISTING_CACHE_TTL_SECS`: how long listing pages are cached in process (0: off).
     #[serde(deserialize_with = "de_u32")]
     pub listing_cache_ttl_secs: u32,
+    /// `ADMIT_PLATFORM_FEES`: the fixed platform fee per ticket, in major
+    /// units per currency (`IDR=2500,USD=0.30`); 5 % of the discounted price
+    /// is added. Events in a currency not listed cannot be published.
+    pub platform_fees: String,
 }
 
 /// The keys above, in file order; each is overridable as `ADMIT_<KEY>`.
@@ -95,6 +99,7 @@ pub const KEYS: &[&str] = &[
     "cleanup_interval_secs",
     "shutdown_grace_secs",
     "listing_cache_ttl_secs",
+    "platform_fees",
 ];
 
 /// Secrets, read only from the environment (never from `Leptos.toml`).
@@ -196,7 +201,21 @@ impl Settings {
         if self.hold_minutes == 0 || self.page_size == 0 {
             bail!("hold_minutes and page_size must be at least 1");
         }
+        crate::domain::pricing::parse_fixed_fees(&self.platform_fees)
+            .map_err(|e| anyhow::anyhow!("platform_fees (ADMIT_PLATFORM_FEES): {e}"))?;
         Ok(())
+    }
+
+    /// The platform fee rule of a currency, if it has one.
+    pub fn fee_rule(
+        &self,
+        currency: crate::domain::Currency,
+    ) -> Option<crate::domain::pricing::FeeRule> {
+        crate::domain::pricing::parse_fixed_fees(&self.platform_fees)
+            .ok()?
+            .into_iter()
+            .find(|(c, _)| *c == currency)
+            .map(|(_, rule)| rule)
     }
 
     /// The public URL without a trailing slash.

@@ -13,6 +13,9 @@ CREATE INDEX orders_event_idx ON orders (event_id, status);
 -- map, so the label ("Balcony C12") is stored with it.
 ALTER TABLE order_items ADD COLUMN seat_id TEXT;
 ALTER TABLE order_items ADD COLUMN seat_label TEXT;
+-- The code's discount on this unit, fixed when the hold was taken.
+ALTER TABLE order_items ADD COLUMN discount_minor BIGINT NOT NULL DEFAULT 0
+    CHECK (discount_minor >= 0 AND discount_minor <= unit_price_minor);
 
 -- Active claims on seats: one row per seat that is held or sold. The primary
 -- key is the guard against double-claiming: a second claim on a seat cannot be

@@ -11,6 +11,7 @@ pub mod hold;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod pricing;
 pub mod quantity;
 pub mod search;
 pub mod seats;

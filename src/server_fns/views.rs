@@ -518,6 +518,19 @@ pub struct OrderView {
     pub subtotal_minor: i64,
     /// Sum, formatted.
     pub subtotal_label: String,
+    /// The code's discount, minor units.
+    pub discount_minor: i64,
+    /// Discount, formatted.
+    pub discount_label: String,
+    /// The platform fee (5 % of each ticket's discounted price plus a fixed
+    /// part per paid ticket), minor units.
+    pub fee_minor: i64,
+    /// Fee, formatted.
+    pub fee_label: String,
+    /// What the buyer pays, minor units.
+    pub total_minor: i64,
+    /// Total, formatted.
+    pub total_label: String,
     /// The code used.
     pub code: Option<String>,
     /// When it was created, in the event's zone.

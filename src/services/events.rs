@@ -207,6 +207,16 @@ pub async fn set_published(
         if event.status() == EventStatus::Cancelled {
             return Err(invalid("A cancelled event cannot be published again."));
         }
+        let currency =
+            crate::domain::Currency::parse(&event.currency).map_err(|e| invalid(e.to_string()))?;
+        if state.config.settings.fee_rule(currency).is_none() {
+            return Err(ServiceError::Invalid(format!(
+                "Events in {} cannot be published yet: the platform has no fee rule for {} \
+                 (setting platform_fees). Choose another currency or ask the platform admin.",
+                currency.code(),
+                currency.code()
+            )));
+        }
         let tiers = state.store.tiers_of_event(id, state.now()).await?;
         if !tiers.iter().any(|t| !t.hidden) {
             return Err(invalid(

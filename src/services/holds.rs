@@ -13,6 +13,7 @@ use crate::{
         catalogue::unit_price_at,
         hold::{PickError, TierTerms, check_pick},
         money::Lang,
+        pricing::{FEE_BASIS_POINTS, FeeRule, price_items},
         seats::{SeatCell, SeatKind, best_available},
     },
     error::ServiceError,
@@ -135,6 +136,13 @@ pub async fn take_hold(
             .ok_or(ServiceError::Invalid(PickError::UnknownTier.to_string()))
     };
     let price = |t: &crate::store::TierRecord| unit_price_at(t.price_minor, t.early_bird, now);
+    // The code's discount is fixed per ticket when the hold is taken.
+    let rules = code.as_ref().map(CodeRow::rules);
+    let discount = |t: &crate::store::TierRecord| {
+        rules
+            .as_ref()
+            .map_or(0, |r| r.discount_on(t.id.as_str(), price(t)))
+    };
 
     // General admission, by quantity.
     let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
@@ -152,6 +160,7 @@ pub async fn take_hold(
             tier_id: t.id.clone(),
             count: pick.quantity,
             unit_price_minor: price(t),
+            discount_minor: discount(t),
         });
     }
     if req.best_available.is_some() && !req.seats.is_empty() {
@@ -190,6 +199,7 @@ pub async fn take_hold(
                 tier_id: t.id.clone(),
                 label: label(row),
                 unit_price_minor: price(t),
+                discount_minor: discount(t),
             });
         }
         if seat_counts.values().sum::<u32>() == 0 {
@@ -303,7 +313,7 @@ pub async fn order(
     lang: Lang,
 ) -> Result<OrderView, ServiceError> {
     let (_, record) = own_order(state, who, id).await?;
-    Ok(view(&record, state.now(), lang))
+    Ok(view(state, &record, state.now(), lang))
 }
 
 /// The signed-in viewer's id and their order; anyone else's is not found.
@@ -335,7 +345,7 @@ pub async fn my_orders(
         .orders_of_user(&viewer.user_id(), 100)
         .await?
         .iter()
-        .map(|o| view(o, now, lang))
+        .map(|o| view(state, o, now, lang))
         .collect())
 }
 
@@ -351,11 +361,7 @@ pub async fn release(state: &AppState, who: &Identity, id: &OrderId) -> Result<(
             "Payment for this order has started. Finish or cancel it at the payment page.".into(),
         )),
         _ => {
-            if state
-                .store
-                .release_hold(id, &viewer, state.now())
-                .await?
-            {
+            if state.store.release_hold(id, &viewer, state.now()).await? {
                 tracing::info!(order = %id, "hold released by its buyer");
             }
             Ok(())
@@ -416,11 +422,22 @@ pub async fn seat_status(
     Ok(out)
 }
 
-/// An order as its buyer sees it at `now`.
-pub fn view(o: &OrderRecord, now: Timestamp, lang: Lang) -> OrderView {
+/// An order as its buyer sees it at `now`, with its bill: ticket prices and
+/// discounts as fixed by the hold, and the platform fee of its currency.
+pub fn view(state: &AppState, o: &OrderRecord, now: Timestamp, lang: Lang) -> OrderView {
     let currency = Currency::parse(&o.currency).unwrap_or(Currency::IDR);
     let status = o.status_at(now);
-    let subtotal: i64 = o.items.iter().map(|i| i.unit_price_minor).sum();
+    let fee = state.config.settings.fee_rule(currency).unwrap_or(FeeRule {
+        basis_points: FEE_BASIS_POINTS,
+        fixed_minor: 0,
+    });
+    let items: Vec<(i64, i64)> = o
+        .items
+        .iter()
+        .map(|i| (i.unit_price_minor, i.discount_minor))
+        .collect();
+    let bill = price_items(&items, fee);
+    let money = |minor: i64| Money::from_minor(minor, currency).format(lang);
     OrderView {
         id: o.id.to_string(),
         event_title: o.event_title.clone(),
@@ -444,8 +461,14 @@ pub fn view(o: &OrderRecord, now: Timestamp, lang: Lang) -> OrderView {
                 price_label: Money::from_minor(i.unit_price_minor, currency).format(lang),
             })
             .collect(),
-        subtotal_minor: subtotal,
-        subtotal_label: Money::from_minor(subtotal, currency).format(lang),
+        subtotal_minor: bill.subtotal_minor,
+        subtotal_label: money(bill.subtotal_minor),
+        discount_minor: bill.discount_minor,
+        discount_label: money(bill.discount_minor),
+        fee_minor: bill.fee_minor,
+        fee_label: money(bill.fee_minor),
+        total_minor: bill.total_minor,
+        total_label: money(bill.total_minor),
         code: o.code.clone(),
         created: format::when(o.created_at, &o.event_time_zone, lang),
     }

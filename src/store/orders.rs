@@ -14,6 +14,8 @@ pub struct HoldLine {
     pub count: u32,
     /// Price of one unit at hold time (early bird applied), minor units.
     pub unit_price_minor: i64,
+    /// The code's discount on one unit, minor units.
+    pub discount_minor: i64,
 }
 
 /// A seat claimed by a hold. It sells as its map's tier.
@@ -27,6 +29,8 @@ pub struct HoldSeat {
     pub label: String,
     /// Price at hold time, minor units.
     pub unit_price_minor: i64,
+    /// The code's discount on it, minor units.
+    pub discount_minor: i64,
 }
 
 /// A code whose use a hold reserves.
@@ -80,6 +84,7 @@ impl TakeHold {
                 tier_id,
                 count,
                 unit_price_minor: price,
+                discount_minor: 0,
             }],
             seats: Vec::new(),
             code: None,
@@ -115,6 +120,8 @@ pub struct OrderItemRecord {
     pub tier_name: String,
     /// Price at hold time.
     pub unit_price_minor: i64,
+    /// The code's discount on it.
+    pub discount_minor: i64,
     /// Seat, if the item is for one.
     pub seat_id: Option<String>,
     /// "Balcony C12".

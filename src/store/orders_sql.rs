@@ -301,7 +301,7 @@ macro_rules! impl_order_store {
                     item: $crate::store::orders::OrderItemRecord,
                 }
                 let sql = format!(
-                    "SELECT oi.order_id, oi.id, oi.tier_id, t.name AS tier_name, oi.unit_price_minor, oi.seat_id, oi.seat_label
+                    "SELECT oi.order_id, oi.id, oi.tier_id, t.name AS tier_name, oi.unit_price_minor, oi.discount_minor, oi.seat_id, oi.seat_label
                      FROM order_items oi JOIN tiers t ON t.id = oi.tier_id
                      WHERE {where_sql}
                      ORDER BY oi.order_id, oi.id"
@@ -494,12 +494,14 @@ macro_rules! impl_order_store {
                         let items = hold
                             .lines
                             .iter()
-                            .flat_map(|l| (0..l.count).map(move |_| (&l.tier_id, l.unit_price_minor, None)))
-                            .chain(hold.seats.iter().map(|s| (&s.tier_id, s.unit_price_minor, Some(s))));
-                        for (tier, price, seat) in items {
+                            .flat_map(|l| {
+                                (0..l.count).map(move |_| (&l.tier_id, l.unit_price_minor, l.discount_minor, None))
+                            })
+                            .chain(hold.seats.iter().map(|s| (&s.tier_id, s.unit_price_minor, s.discount_minor, Some(s))));
+                        for (tier, price, discount, seat) in items {
                             sqlx::query(
-                                "INSERT INTO order_items (id, order_id, tier_id, unit_price_minor, seat_id, seat_label)
-                                 VALUES ($1, $2, $3, $4, $5, $6)",
+                                "INSERT INTO order_items (id, order_id, tier_id, unit_price_minor, seat_id, seat_label, discount_minor)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                             )
                             .bind($crate::store::new_id())
                             .bind(hold.order_id.as_str())
@@ -507,6 +509,7 @@ macro_rules! impl_order_store {
                             .bind(price)
                             .bind(seat.map(|s| s.seat_id.as_str()))
                             .bind(seat.map(|s| s.label.as_str()))
+                            .bind(discount)
                             .execute(&mut *tx)
                             .await?;
                             units += 1;

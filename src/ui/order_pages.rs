@@ -99,8 +99,22 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
                 </tbody>
                 <tfoot>
                     <tr>
-                        <th class="pt-2 text-left" colspan="2">{t!(i18n, subtotal)}</th>
-                        <td class="pt-2 text-right font-semibold" data-testid="order-subtotal">{order.subtotal_label.clone()}</td>
+                        <th class="pt-2 text-left font-normal" colspan="2">{t!(i18n, subtotal)}</th>
+                        <td class="pt-2 text-right" data-testid="order-subtotal">{order.subtotal_label.clone()}</td>
+                    </tr>
+                    {(order.discount_minor > 0).then(|| view! {
+                        <tr>
+                            <th class="text-left font-normal" colspan="2">{t!(i18n, discount_label)}</th>
+                            <td class="text-right" data-testid="order-discount">{format!("− {}", order.discount_label)}</td>
+                        </tr>
+                    })}
+                    <tr>
+                        <th class="text-left font-normal" colspan="2">{t!(i18n, fee_label)}</th>
+                        <td class="text-right" data-testid="order-fee" data-fee-minor=order.fee_minor.to_string()>{order.fee_label.clone()}</td>
+                    </tr>
+                    <tr>
+                        <th class="pt-1 text-left" colspan="2">{t!(i18n, total_label)}</th>
+                        <td class="pt-1 text-right font-semibold" data-testid="order-total" data-total-minor=order.total_minor.to_string()>{order.total_label.clone()}</td>
                     </tr>
                 </tfoot>
             </table>

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::{
     both_backends,
-    helpers::{Backend, TestApp, raw_text, spawn_app},
+    helpers::{Backend, TestApp, raw_text, spawn_app, spawn_app_with},
 };
 
 both_backends!(
@@ -12,6 +12,7 @@ both_backends!(
     slugs_stay_unique_when_titles_repeat,
     a_quota_cannot_shrink_below_what_is_held,
     an_event_with_holds_cannot_be_unpublished_or_deleted,
+    an_event_in_a_currency_without_a_fee_rule_cannot_be_published,
     another_organizer_can_neither_see_nor_change_a_draft,
     bad_event_input_gets_a_clear_message,
     markdown_renders_and_script_never_reaches_the_page,
@@ -508,6 +509,52 @@ async fn an_owner_builds_an_event_with_two_tiers_sharing_a_quota_and_publishes_i
     )
     .await;
     assert_eq!(terms, "30:100,7:50");
+    app.finish().await;
+}
+
+async fn an_event_in_a_currency_without_a_fee_rule_cannot_be_published(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        crate::helpers::SpawnOptions {
+            settings: Some(Box::new(|s| s.platform_fees = "IDR=2500,EUR=0.25".into())),
+            ..Default::default()
+        },
+    )
+    .await;
+    let org = owner_of_x(&app).await;
+    for (currency, expected) in [("USD", 422), ("EUR", 204)] {
+        let mut body = event_body(&org, &format!("Priced in {currency}"));
+        body["currency"] = json!(currency);
+        let event = create(&app, "/api/v1/events", body.clone()).await;
+        let quota = create(
+            &app,
+            &format!("/api/v1/events/{event}/quotas"),
+            json!({"name": "Venue", "size": 10}),
+        )
+        .await;
+        create(
+            &app,
+            &format!("/api/v1/events/{event}/tiers"),
+            json!({"name": "Regular", "price_minor": 2000, "quota_ids": [quota]}),
+        )
+        .await;
+        body["status"] = json!("published");
+        let r = app
+            .client
+            .put(format!("{}/api/v1/events/{event}", app.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), expected, "{currency}");
+        if expected == 422 {
+            let msg = r.json::<Value>().await.unwrap()["error"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(msg.contains("no fee rule for USD"), "{msg}");
+        }
+    }
     app.finish().await;
 }
 

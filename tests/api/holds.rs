@@ -89,6 +89,9 @@ async fn a_verified_buyer_holds_reads_lists_and_releases_through_the_api(backend
     assert_eq!(order["status"], "reserved");
     assert_eq!(order["items"].as_array().unwrap().len(), 2);
     assert_eq!(order["subtotal_minor"], 300_000);
+    // 5 % of 150,000 plus Rp 2,500, per ticket.
+    assert_eq!(order["fee_minor"], 2 * (7_500 + 2_500));
+    assert_eq!(order["total_minor"], 320_000);
     let remaining = order["remaining_ms"].as_i64().unwrap();
     assert!(
         (14 * 60_000..=15 * 60_000).contains(&remaining),
@@ -511,6 +514,15 @@ async fn a_code_use_is_reserved_with_the_hold_and_given_back_on_release(backend:
     let (s, order) = post_hold(&app, &ana, with_code.clone()).await;
     assert_eq!(s, 201, "{order}");
     assert_eq!(uses().await, 1);
+    // The discount is fixed with the hold; the fee is 5 % of what is left plus Rp 2,500.
+    assert_eq!(
+        (
+            &order["discount_minor"],
+            &order["fee_minor"],
+            &order["total_minor"]
+        ),
+        (&json!(10_000), &json!(4_500 + 2_500), &json!(97_000))
+    );
     // A new hold by the same buyer replaces the old one: still one use.
     let (s, order) = post_hold(&app, &ana, with_code.clone()).await;
     assert_eq!(s, 201, "{order}");

@@ -164,6 +164,7 @@ fn seat_hold(a: &Arena, who: usize, seat: &str, now: admit::domain::Timestamp) -
         tier_id: a.fx.tier.clone(),
         label: "Stalls A1".into(),
         unit_price_minor: 100_000,
+        discount_minor: 0,
     });
     h
 }
