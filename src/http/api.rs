@@ -104,7 +104,8 @@ async fn not_found() -> Response {
         super::api_orders::list,
         super::api_orders::one,
         super::api_orders::release,
-        super::api_orders::seat_status
+        super::api_orders::seat_status,
+        super::api_orders::checkout
     ),
     components(schemas(
         RegisterBody,
@@ -133,7 +134,9 @@ async fn not_found() -> Response {
         crate::services::holds::BestAvailable,
         crate::server_fns::views::OrderView,
         crate::server_fns::views::OrderItemView,
-        crate::server_fns::views::SeatStatusView
+        crate::server_fns::views::SeatStatusView,
+        crate::server_fns::views::CheckoutInput,
+        crate::server_fns::views::AttendeeInput
     ))
 )]
 pub struct ApiDoc;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::{
     domain::{EventId, OrderId, money::Lang},
     error::ServiceError,
-    server_fns::views::{OrderView, SeatStatusView},
+    server_fns::views::{CheckoutInput, OrderView, SeatStatusView},
     services::{
         authz::Identity,
         holds::{self, HoldRequest},
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/orders", get(list).post(create))
         .route("/orders/{id}", get(one).delete(release))
+        .route("/orders/{id}/checkout", axum::routing::post(checkout))
         .route("/events/{id}/seats/status", get(seat_status))
 }
 
@@ -118,6 +119,31 @@ pub(crate) async fn release(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// The details step of checkout: who each ticket is for (one attendee per
+/// item, in order). A free order (total 0, also through a 100 % code) is paid
+/// at once and its confirmation emailed. For orders with a total above zero
+/// the details and the accepted bill are saved; online payment is the next
+/// step and is not available yet.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/checkout", request_body = CheckoutInput,
+    params(("id" = String, Path), ("lang" = Option<String>, Query)),
+    responses((status = 200, body = OrderView, description = "The order: `paid` when free"),
+        (status = 401, body = super::api::ErrorView), (status = 403, body = super::api::ErrorView),
+        (status = 404, body = super::api::ErrorView),
+        (status = 409, body = super::api::ErrorView, description = "The hold has ended"),
+        (status = 422, body = super::api::ErrorView)))]
+pub(crate) async fn checkout(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    Json(input): Json<CheckoutInput>,
+) -> Response {
+    let result = async {
+        crate::services::checkout::checkout(&state, &who, &order_id(&id)?, &input, q.lang()).await
+    };
+    json(StatusCode::OK, result.await)
 }
 
 /// Seats of a published event that are held or sold right now.

@@ -2,3 +2,4 @@
 
 pub mod files;
 pub mod mail;
+pub mod webhook_signature;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::accounts::ssr;
-use super::views::{HoldStatusView, OrderView, SeatStatusView};
+use super::views::{CheckoutInput, HoldStatusView, OrderView, SeatStatusView};
 use crate::domain::money::Lang;
 
 #[cfg(feature = "ssr")]
@@ -51,6 +51,24 @@ pub async fn seat_status(event_id: String) -> Result<SeatStatusView, ServerFnErr
         crate::services::holds::seat_status(&c.state, &c.who, &event).await
     };
     result.await.map_err(ssr::load_error)
+}
+
+/// The details step on the order page: who each ticket is for. A free order
+/// is confirmed at once.
+#[server(prefix = "/_fn", endpoint = "orders/checkout")]
+pub async fn checkout_details(id: String, input: CheckoutInput) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result = async {
+        crate::services::checkout::checkout(&c.state, &c.who, &order_id(&id)?, &input, Lang::En)
+            .await
+    };
+    let back = format!("/orders/{id}");
+    let result = result.await;
+    let notice = match &result {
+        Ok(order) if order.status == "paid" => "confirmed",
+        _ => "saved",
+    };
+    ssr::finish(result, &format!("{back}?notice={notice}"), &back)
 }
 
 /// "Release these tickets" on the order page: back to the event.

@@ -489,6 +489,10 @@ pub struct OrderItemView {
     pub price_minor: i64,
     /// Unit price, formatted.
     pub price_label: String,
+    /// Ticket holder, once checkout asked for it.
+    pub attendee_name: Option<String>,
+    /// Ticket holder's email.
+    pub attendee_email: Option<String>,
 }
 
 /// An order (a hold while `reserved`), as its buyer sees it.
@@ -556,4 +560,22 @@ pub struct SeatStatusView {
     pub sold: Vec<String>,
     /// Of those, the ones held by the viewer's own open hold.
     pub mine: Vec<String>,
+}
+
+/// Who one ticket is for.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AttendeeInput {
+    /// Full name, as it will be printed on the ticket.
+    pub name: String,
+    /// Where the ticket is sent.
+    pub email: String,
+}
+
+/// The details step: one attendee per ticket, in the order's item order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CheckoutInput {
+    /// One per ticket.
+    pub attendees: Vec<AttendeeInput>,
 }

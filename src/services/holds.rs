@@ -317,7 +317,7 @@ pub async fn order(
 }
 
 /// The signed-in viewer's id and their order; anyone else's is not found.
-async fn own_order(
+pub(crate) async fn own_order(
     state: &AppState,
     who: &Identity,
     id: &OrderId,
@@ -459,6 +459,8 @@ pub fn view(state: &AppState, o: &OrderRecord, now: Timestamp, lang: Lang) -> Or
                 seat: i.seat_label.clone(),
                 price_minor: i.unit_price_minor,
                 price_label: Money::from_minor(i.unit_price_minor, currency).format(lang),
+                attendee_name: i.attendee_name.clone(),
+                attendee_email: i.attendee_email.clone(),
             })
             .collect(),
         subtotal_minor: bill.subtotal_minor,

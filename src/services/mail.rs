@@ -26,6 +26,8 @@ pub enum Template {
     ApplicationRejected,
     /// Invitation to join as door staff (`org`, `inviter`, `url`).
     StaffInvitation,
+    /// An order is paid (`event`, `when`, `tickets`, `total`, `url`).
+    OrderConfirmed,
 }
 
 /// The job payload.
@@ -59,6 +61,10 @@ pub fn job(to: &str, lang: Lang, template: Template, vars: Value, now: Timestamp
 
 fn var<'a>(vars: &'a Value, key: &str) -> &'a str {
     vars.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn num(vars: &Value, key: &str) -> i64 {
+    vars.get(key).and_then(Value::as_i64).unwrap_or(0)
 }
 
 /// Renders a job into a message: subject, text and HTML in its language.
@@ -132,6 +138,24 @@ pub fn render(job: &EmailJob) -> OutgoingMail {
                 format!("{} mengundang Anda untuk memindai tiket {}.", var(v, "inviter"), var(v, "org")),
                 format!("Terima dengan masuk atau membuat akun dengan email ini: {}", var(v, "url")),
                 "Undangan berlaku selama 7 hari.".into(),
+            ],
+        ),
+        (Template::OrderConfirmed, Lang::En) => (
+            format!("Your tickets for {}", var(v, "event")),
+            vec![
+                format!("Your order for {} is confirmed.", var(v, "event")),
+                format!("When: {}", var(v, "when")),
+                format!("Tickets: {} · Total paid: {}", num(v, "tickets"), var(v, "total")),
+                format!("Your order: {}", var(v, "url")),
+            ],
+        ),
+        (Template::OrderConfirmed, Lang::Id) => (
+            format!("Tiket Anda untuk {}", var(v, "event")),
+            vec![
+                format!("Pesanan Anda untuk {} telah dikonfirmasi.", var(v, "event")),
+                format!("Waktu: {}", var(v, "when")),
+                format!("Tiket: {} · Total dibayar: {}", num(v, "tickets"), var(v, "total")),
+                format!("Pesanan Anda: {}", var(v, "url")),
             ],
         ),
     };

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod authz;
 pub mod banners;
 pub mod catalogue;
+pub mod checkout;
 pub mod events;
 pub mod format;
 pub mod holds;

@@ -30,7 +30,11 @@ mod sqlite;
 
 pub use accounts::AccountStore;
 pub use catalogue::CatalogueStore;
-pub use orders::{HoldCode, HoldLine, HoldReceipt, HoldSeat, OrderStore, TakeHold};
+pub(crate) use common::constant_time_eq;
+pub use orders::{
+    Attendee, Checkout, CheckoutOutcome, HoldCode, HoldLine, HoldReceipt, HoldSeat, OrderStore,
+    TakeHold,
+};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -126,6 +126,10 @@ pub struct OrderItemRecord {
     pub seat_id: Option<String>,
     /// "Balcony C12".
     pub seat_label: Option<String>,
+    /// Ticket holder's name, once checkout asked for it.
+    pub attendee_name: Option<String>,
+    /// Ticket holder's email.
+    pub attendee_email: Option<String>,
 }
 
 /// An order with its items.
@@ -155,6 +159,10 @@ pub struct OrderRecord {
     pub created_at: Timestamp,
     /// The code used, as typed.
     pub code: Option<String>,
+    /// The total accepted at checkout.
+    pub total_minor: Option<i64>,
+    /// When it was paid.
+    pub paid_at: Option<Timestamp>,
     /// Units, in the order they were taken.
     pub items: Vec<OrderItemRecord>,
 }
@@ -169,6 +177,45 @@ impl OrderRecord {
             self.status
         }
     }
+}
+
+/// Who one ticket is for.
+#[derive(Clone, Debug)]
+pub struct Attendee {
+    /// The order item (ticket unit).
+    pub item_id: String,
+    /// Full name.
+    pub name: String,
+    /// Email (lower-cased).
+    pub email: String,
+}
+
+/// The details step of checkout.
+#[derive(Clone, Debug)]
+pub struct Checkout {
+    /// The open hold.
+    pub order_id: OrderId,
+    /// Its buyer (anyone else's order is not found).
+    pub user_id: UserId,
+    /// One per item of the order.
+    pub attendees: Vec<Attendee>,
+    /// The fee and total the buyer accepts.
+    pub fee_minor: i64,
+    /// What the buyer pays; zero pays the order at once.
+    pub total_minor: i64,
+    /// Jobs to write when the order is paid (the confirmation email).
+    pub on_paid: Vec<super::NewJob>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// Where checkout left the order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckoutOutcome {
+    /// Free: paid at once, its stock sold.
+    Paid,
+    /// Details saved; payment comes next.
+    AwaitingPayment,
 }
 
 /// A seat that is held or sold at some instant.
@@ -210,6 +257,10 @@ pub trait OrderStore: Send + Sync {
         user: &'a UserId,
         limit: i64,
     ) -> BoxFuture<'a, StoreResult<Vec<OrderRecord>>>;
+    /// Saves the attendees and the accepted bill on an open, unexpired hold
+    /// of this buyer. A bill of zero pays the order in the same transaction:
+    /// its held stock becomes sold and `on_paid` jobs are written.
+    fn checkout(&self, c: Checkout) -> BoxFuture<'_, StoreResult<CheckoutOutcome>>;
     /// Seats of an event that are sold, or held by a hold still open at `now`.
     fn seat_claims_of_event<'a>(
         &'a self,

@@ -72,6 +72,43 @@ macro_rules! impl_order_store {
                 Ok(released)
             }
 
+            /// Pays an open order inside the caller's transaction: it becomes
+            /// `paid` (the conditional update makes a second payment a no-op),
+            /// its held units become sold on every quota they draw on, and the
+            /// given jobs are written. Returns false when it was not open.
+            async fn pay_in(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                order_id: &str,
+                now: $crate::domain::Timestamp,
+                jobs: &[$crate::store::NewJob],
+            ) -> Result<bool, sqlx::Error> {
+                let done = sqlx::query(
+                    "UPDATE orders SET status = 'paid', paid_at = $2, updated_at = $2
+                     WHERE id = $1 AND status IN ('reserved', 'pending_payment')",
+                )
+                .bind(order_id)
+                .bind(now.as_millis())
+                .execute(&mut **tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "UPDATE quotas SET held = held - n.units, sold = sold + n.units
+                     FROM (SELECT tq.quota_id, COUNT(*) AS units FROM order_items oi
+                           JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
+                           WHERE oi.order_id = $1 GROUP BY tq.quota_id) n
+                     WHERE quotas.id = n.quota_id",
+                )
+                .bind(order_id)
+                .execute(&mut **tx)
+                .await?;
+                for job in jobs {
+                    Self::enqueue_in(tx, job, now).await?;
+                }
+                Ok(true)
+            }
+
             /// Test-only race-sanity twin: reads quota levels, seat claims
             /// and code uses before the transaction and pauses, so the writes
             /// use stale numbers. Off unless the store was opened with
@@ -301,7 +338,8 @@ macro_rules! impl_order_store {
                     item: $crate::store::orders::OrderItemRecord,
                 }
                 let sql = format!(
-                    "SELECT oi.order_id, oi.id, oi.tier_id, t.name AS tier_name, oi.unit_price_minor, oi.discount_minor, oi.seat_id, oi.seat_label
+                    "SELECT oi.order_id, oi.id, oi.tier_id, t.name AS tier_name, oi.unit_price_minor, oi.discount_minor, oi.seat_id, oi.seat_label,
+                            oi.attendee_name, oi.attendee_email
                      FROM order_items oi JOIN tiers t ON t.id = oi.tier_id
                      WHERE {where_sql}
                      ORDER BY oi.order_id, oi.id"
@@ -335,10 +373,12 @@ macro_rules! impl_order_store {
                     expires_at: i64,
                     created_at: i64,
                     code: Option<String>,
+                    total_minor: Option<i64>,
+                    paid_at: Option<i64>,
                 }
                 let sql = format!(
                     "SELECT o.id, o.user_id, o.event_id, e.title, e.slug, e.starts_at, e.time_zone, o.status,
-                            o.currency, o.expires_at, o.created_at, c.code
+                            o.currency, o.expires_at, o.created_at, c.code, o.total_minor, o.paid_at
                      FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN codes c ON c.id = o.code_id
                      WHERE {where_sql}
                      ORDER BY o.created_at DESC, o.id DESC LIMIT {limit}"
@@ -365,6 +405,8 @@ macro_rules! impl_order_store {
                         expires_at: $crate::domain::Timestamp::from_millis(r.expires_at),
                         created_at: $crate::domain::Timestamp::from_millis(r.created_at),
                         code: r.code,
+                        total_minor: r.total_minor,
+                        paid_at: r.paid_at.map($crate::domain::Timestamp::from_millis),
                     })
                     .collect())
             }
@@ -605,6 +647,66 @@ macro_rules! impl_order_store {
                 limit: i64,
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Vec<$crate::store::orders::OrderRecord>>> {
                 Box::pin(async move { Ok(self.orders_where("o.user_id = $1", user.as_str(), limit.clamp(1, 500)).await?) })
+            }
+
+            fn checkout(
+                &self,
+                c: $crate::store::orders::Checkout,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::orders::CheckoutOutcome>> {
+                Box::pin(async move {
+                    let c = &c;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let row: Option<(String, String, i64)> =
+                            sqlx::query_as("SELECT user_id, status, expires_at FROM orders WHERE id = $1")
+                                .bind(c.order_id.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let (owner, status, expires_at) = row.ok_or($crate::store::StoreError::NotFound)?;
+                        if owner != c.user_id.as_str() {
+                            return Err($crate::store::StoreError::NotFound);
+                        }
+                        if status != "reserved" || expires_at <= c.now.as_millis() {
+                            return Err($crate::store::StoreError::Refused(
+                                "This hold has ended. Please pick your tickets again.".into(),
+                            ));
+                        }
+                        for a in &c.attendees {
+                            let r = sqlx::query(
+                                "UPDATE order_items SET attendee_name = $3, attendee_email = $4
+                                 WHERE id = $1 AND order_id = $2",
+                            )
+                            .bind(&a.item_id)
+                            .bind(c.order_id.as_str())
+                            .bind(&a.name)
+                            .bind(&a.email)
+                            .execute(&mut *tx)
+                            .await?;
+                            if r.rows_affected() != 1 {
+                                return Err($crate::store::StoreError::Refused(
+                                    "That ticket is not part of this order.".into(),
+                                ));
+                            }
+                        }
+                        sqlx::query("UPDATE orders SET fee_minor = $2, total_minor = $3, updated_at = $4 WHERE id = $1")
+                            .bind(c.order_id.as_str())
+                            .bind(c.fee_minor)
+                            .bind(c.total_minor)
+                            .bind(c.now.as_millis())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| $crate::store::common::on_check(e, "The bill cannot be negative."))?;
+                        let outcome = if c.total_minor == 0 {
+                            Self::pay_in(&mut tx, c.order_id.as_str(), c.now, &c.on_paid).await?;
+                            $crate::store::orders::CheckoutOutcome::Paid
+                        } else {
+                            $crate::store::orders::CheckoutOutcome::AwaitingPayment
+                        };
+                        tx.commit().await?;
+                        Ok(outcome)
+                    })
+                    .await
+                })
             }
 
             fn seat_claims_of_event<'a>(

@@ -13,7 +13,7 @@ use super::{
 use crate::{
     i18n::*,
     server_fns::{
-        orders::{ReleaseHold, get_order, my_orders},
+        orders::{CheckoutDetails, ReleaseHold, get_order, my_orders},
         views::OrderView,
     },
 };
@@ -93,6 +93,7 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
                         <tr class="border-b border-slate-100" data-testid="order-item">
                             <td class="py-1">{item.tier.clone()}</td>
                             <td class="py-1" data-testid="order-seat">{item.seat.clone().unwrap_or_default()}</td>
+                            <td class="py-1" data-testid="order-attendee">{item.attendee_name.clone().unwrap_or_default()}</td>
                             <td class="py-1 text-right">{item.price_label.clone()}</td>
                         </tr>
                     }).collect_view()}
@@ -119,6 +120,7 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
                 </tfoot>
             </table>
             {order.code.clone().map(|c| view! { <p class="mt-2 text-sm">{t!(i18n, order_code)} ": " {c}</p> })}
+            {(open && order.total_minor == 0).then(|| view! { <FreeCheckout order=order.clone() /> })}
             {open.then(|| view! {
                 <form method="post" action=ReleaseHold::PATH class="mt-4">
                     <input type="hidden" name="id" value=order.id.clone() />
@@ -130,6 +132,34 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
                 </form>
             })}
         </div>
+    }
+}
+
+/// The details step of a free order: a name and an email per ticket, then
+/// the order is confirmed at once (no payment).
+#[component]
+fn FreeCheckout(order: OrderView) -> impl IntoView {
+    let i18n = use_i18n();
+    let input = "w-full rounded border border-slate-300 px-2 py-1";
+    view! {
+        <form method="post" action=CheckoutDetails::PATH class="mt-6 space-y-4" data-testid="checkout-form">
+            <h2 class="text-lg font-semibold">{t!(i18n, attendees_heading)}</h2>
+            <input type="hidden" name="id" value=order.id.clone() />
+            {order.items.iter().enumerate().map(|(n, item)| view! {
+                <fieldset class="grid gap-2 sm:grid-cols-2">
+                    <legend class="text-sm font-medium">{format!("{} {} · {}", t_string!(i18n, ticket_label), n + 1, item.tier)}</legend>
+                    <label class="text-sm">{t!(i18n, name_label)}
+                        <input name=format!("input[attendees][{n}][name]") required maxlength="100" autocomplete="name" class=input data-testid="attendee-name" />
+                    </label>
+                    <label class="text-sm">{t!(i18n, email_label)}
+                        <input type="email" name=format!("input[attendees][{n}][email]") required autocomplete="email" class=input data-testid="attendee-email" />
+                    </label>
+                </fieldset>
+            }).collect_view()}
+            <button type="submit" data-testid="confirm-free" class="rounded bg-indigo-700 px-4 py-2 font-medium text-white hover:bg-indigo-800">
+                {t!(i18n, confirm_free)}
+            </button>
+        </form>
     }
 }
 

@@ -33,7 +33,11 @@ both_backends!(
 );
 
 /// POSTs a hold; returns (status, body).
-async fn post_hold(app: &TestApp, client: &reqwest::Client, body: Value) -> (u16, Value) {
+pub(crate) async fn post_hold(
+    app: &TestApp,
+    client: &reqwest::Client,
+    body: Value,
+) -> (u16, Value) {
     let r = client
         .post(format!("{}/api/v1/orders", app.url))
         .json(&body)
@@ -44,19 +48,19 @@ async fn post_hold(app: &TestApp, client: &reqwest::Client, body: Value) -> (u16
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn get_json(client: &reqwest::Client, url: String) -> (u16, Value) {
+pub(crate) async fn get_json(client: &reqwest::Client, url: String) -> (u16, Value) {
     let r = client.get(url).send().await.unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
 /// A page's HTML.
-async fn page(client: &reqwest::Client, url: String) -> String {
+pub(crate) async fn page(client: &reqwest::Client, url: String) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// A signed-in, verified buyer on a client of their own.
-async fn buyer(app: &TestApp, name: &str) -> reqwest::Client {
+pub(crate) async fn buyer(app: &TestApp, name: &str) -> reqwest::Client {
     let client = app.new_client();
     app.verified_user(
         &client,
@@ -66,7 +70,7 @@ async fn buyer(app: &TestApp, name: &str) -> reqwest::Client {
     client
 }
 
-fn ga(fx: &Fixture, n: u32) -> Value {
+pub(crate) fn ga(fx: &Fixture, n: u32) -> Value {
     json!({"event_id": fx.event.as_str(), "tiers": [{"tier_id": fx.tier.as_str(), "quantity": n}]})
 }
 

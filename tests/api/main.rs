@@ -7,6 +7,7 @@ mod accounts;
 mod authz;
 mod banners;
 mod catalogue;
+mod checkout;
 mod config_doc;
 mod holds;
 mod holds_race;
