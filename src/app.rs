@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/organizer/events/:id") view=organizer_pages::ManageEventPage ssr=SsrMode::Async />
                         <Route path=path!("/orders") view=order_pages::MyOrdersPage ssr=SsrMode::Async />
                         <Route path=path!("/orders/:id") view=order_pages::OrderPage ssr=SsrMode::Async />
+                        <Route path=path!("/pay/sim/:session") view=order_pages::SimulatedPayPage ssr=SsrMode::Async />
                         <Route path=path!("/invitations/:token") view=account_pages::InvitationPage ssr=SsrMode::Async />
                         <Route path=path!("/admin") view=account_pages::AdminPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/users") view=account_pages::AdminUsersPage ssr=SsrMode::Async />

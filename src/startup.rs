@@ -33,7 +33,9 @@ pub async fn build_state(
     let listings = Arc::new(crate::services::listings::ListingCache::new(
         config.settings.listing_cache_ttl_secs,
     ));
+    let payments = payments(&config);
     Ok(AppState {
+        payments,
         config: Arc::new(config),
         store,
         clock,
@@ -56,6 +58,17 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<dyn crate::integrations::ma
             config.settings.data_dir.join("mail"),
         )?),
     })
+}
+
+/// The simulated gateway in development (no Stripe key). With
+/// `ADMIT_STRIPE_SECRET_KEY` set, payments need the Stripe Checkout gateway,
+/// which is not built yet: starting a payment then fails with a clear message.
+pub fn payments(config: &Config) -> Arc<dyn crate::integrations::payments::PaymentGateway> {
+    use crate::integrations::payments::{SimulatedGateway, UnavailableGateway};
+    match &config.stripe_secret_key {
+        None => Arc::new(SimulatedGateway::new(config.settings.public_base())),
+        Some(_) => Arc::new(UnavailableGateway),
+    }
 }
 
 /// Default store options for a configuration.

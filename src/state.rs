@@ -22,6 +22,8 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// Uploaded files (banners).
     pub files: Arc<dyn crate::integrations::files::FileStore>,
+    /// The payment gateway (simulated in development).
+    pub payments: Arc<dyn crate::integrations::payments::PaymentGateway>,
     /// Cached listing pages of this instance.
     pub listings: Arc<crate::services::listings::ListingCache>,
 }

@@ -105,7 +105,8 @@ async fn not_found() -> Response {
         super::api_orders::one,
         super::api_orders::release,
         super::api_orders::seat_status,
-        super::api_orders::checkout
+        super::api_orders::checkout,
+        super::api_orders::stripe_webhook
     ),
     components(schemas(
         RegisterBody,

@@ -28,6 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}", get(one).delete(release))
         .route("/orders/{id}/checkout", axum::routing::post(checkout))
         .route("/events/{id}/seats/status", get(seat_status))
+        .route(
+            "/payments/stripe/webhooks",
+            axum::routing::post(stripe_webhook),
+        )
 }
 
 /// `?lang=` for prices and dates.
@@ -144,6 +148,36 @@ pub(crate) async fn checkout(
         crate::services::checkout::checkout(&state, &who, &order_id(&id)?, &input, q.lang()).await
     };
     json(StatusCode::OK, result.await)
+}
+
+/// Stripe's webhook (and the simulated gateway's events): the signature is
+/// checked on the raw body with a 300 s tolerance; each event is applied at
+/// most once. 400: refused, do not retry; 500: retry later.
+#[utoipa::path(post, path = "/api/v1/payments/stripe/webhooks",
+    params(("Stripe-Signature" = String, Header)),
+    responses((status = 200, description = "Applied, or a duplicate"), (status = 400, body = super::api::ErrorView),
+        (status = 500, body = super::api::ErrorView)))]
+pub(crate) async fn stripe_webhook(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use crate::services::payments::{WebhookError, handle_webhook};
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    match handle_webhook(&state, signature, &body).await {
+        Ok(outcome) => (
+            StatusCode::OK,
+            Json(serde_json::json!({"received": true, "outcome": format!("{outcome:?}").to_lowercase()})),
+        )
+            .into_response(),
+        Err(WebhookError::Refused(m)) => {
+            tracing::warn!(reason = %m, "webhook refused");
+            (StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": m}))).into_response()
+        }
+        Err(WebhookError::Internal(e)) => e.into_response(),
+    }
 }
 
 /// Seats of a published event that are held or sold right now.

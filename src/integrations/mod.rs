@@ -2,4 +2,5 @@
 
 pub mod files;
 pub mod mail;
+pub mod payments;
 pub mod webhook_signature;

@@ -59,6 +59,9 @@ async fn run(state: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
                 .send(crate::services::mail::render(&email))
                 .await
         }
+        crate::services::payments::REFUND_PAYMENT => {
+            crate::services::payments::run_refund(state, &job.payload).await
+        }
         other => anyhow::bail!("unknown job kind {other:?}"),
     }
 }

@@ -64,11 +64,53 @@ pub async fn checkout_details(id: String, input: CheckoutInput) -> Result<(), Se
     };
     let back = format!("/orders/{id}");
     let result = result.await;
-    let notice = match &result {
-        Ok(order) if order.status == "paid" => "confirmed",
-        _ => "saved",
+    let next = match &result {
+        Ok(order) if order.status == "paid" => format!("{back}?notice=confirmed"),
+        // Off to the gateway's page (the simulated one is ours, under /pay).
+        Ok(order) => match order.payment_url.as_deref() {
+            Some(url) => {
+                leptos_axum::redirect(url);
+                return Ok(());
+            }
+            None => back.clone(),
+        },
+        Err(_) => back.clone(),
     };
-    ssr::finish(result, &format!("{back}?notice={notice}"), &back)
+    ssr::finish(result, &next, &back)
+}
+
+/// The simulated gateway's page data (development only).
+#[server(prefix = "/_fn", endpoint = "pay/sim/session")]
+pub async fn sim_session(
+    session: String,
+    lang: Lang,
+) -> Result<super::views::SimulatedSession, ServerFnError> {
+    let c = ssr::ctx().await?;
+    crate::services::payments::simulated_session(&c.state, &c.who, &session, lang)
+        .await
+        .map(|(_, v)| v)
+        .map_err(ssr::load_error)
+}
+
+/// The simulated gateway's buttons: `pay` sends a signed
+/// `checkout.session.completed` through the webhook handler; `cancel` goes
+/// back to the order (the session ends with the hold).
+#[server(prefix = "/_fn", endpoint = "pay/sim/act")]
+pub async fn sim_act(session: String, action: String) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let back = "/orders".to_owned();
+    if action == "pay" {
+        let result = crate::services::payments::simulate_payment(&c.state, &c.who, &session).await;
+        let ok = result.as_deref().unwrap_or("/orders").to_owned();
+        return ssr::finish(result, &ok, &back);
+    }
+    let result =
+        crate::services::payments::simulated_session(&c.state, &c.who, &session, Lang::En).await;
+    let ok = result
+        .as_ref()
+        .map(|(o, _)| format!("/orders/{}", o.id))
+        .unwrap_or_default();
+    ssr::finish(result, &ok, &back)
 }
 
 /// "Release these tickets" on the order page: back to the event.

@@ -537,6 +537,8 @@ pub struct OrderView {
     pub total_label: String,
     /// The code used.
     pub code: Option<String>,
+    /// Where the buyer pays, once payment has started.
+    pub payment_url: Option<String>,
     /// When it was created, in the event's zone.
     pub created: String,
 }
@@ -578,4 +580,15 @@ pub struct AttendeeInput {
 pub struct CheckoutInput {
     /// One per ticket.
     pub attendees: Vec<AttendeeInput>,
+}
+
+/// What the simulated gateway's page shows.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SimulatedSession {
+    /// The order.
+    pub order_id: String,
+    /// The event.
+    pub event_title: String,
+    /// What is charged, formatted.
+    pub total_label: String,
 }

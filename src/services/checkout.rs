@@ -97,12 +97,22 @@ pub async fn checkout(
     if outcome == CheckoutOutcome::Paid {
         tracing::info!(order = %id, "free order paid at checkout");
         metrics::counter!("admit_orders_paid_total", "gateway" => "none").increment(1);
+    } else {
+        let (_, saved) = holds::own_order(state, who, id).await?;
+        crate::services::payments::start(
+            state,
+            &saved,
+            &viewer.account.email,
+            bill.total_minor,
+            bill.fee_minor,
+        )
+        .await?;
     }
     holds::order(state, who, id, lang).await
 }
 
 /// The "your order is confirmed" email, sent once per order (its dedupe key).
-fn confirmation_email(
+pub(crate) fn confirmation_email(
     state: &AppState,
     to: &str,
     lang: Lang,

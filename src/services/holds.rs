@@ -472,6 +472,7 @@ pub fn view(state: &AppState, o: &OrderRecord, now: Timestamp, lang: Lang) -> Or
         total_minor: bill.total_minor,
         total_label: money(bill.total_minor),
         code: o.code.clone(),
+        payment_url: o.payment_url.clone(),
         created: format::when(o.created_at, &o.event_time_zone, lang),
     }
 }

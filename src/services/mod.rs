@@ -17,5 +17,6 @@ pub mod listings;
 pub mod mail;
 pub mod markdown;
 pub mod organizers;
+pub mod payments;
 pub mod seats;
 pub mod seed;

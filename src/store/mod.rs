@@ -32,8 +32,8 @@ pub use accounts::AccountStore;
 pub use catalogue::CatalogueStore;
 pub(crate) use common::constant_time_eq;
 pub use orders::{
-    Attendee, Checkout, CheckoutOutcome, HoldCode, HoldLine, HoldReceipt, HoldSeat, OrderStore,
-    TakeHold,
+    Attendee, BeginPayment, Checkout, CheckoutOutcome, HoldCode, HoldLine, HoldReceipt, HoldSeat,
+    OrderStore, PaymentEvent, PaymentOutcome, TakeHold,
 };
 
 pub use postgres::PgStore;

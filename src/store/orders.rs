@@ -163,6 +163,8 @@ pub struct OrderRecord {
     pub total_minor: Option<i64>,
     /// When it was paid.
     pub paid_at: Option<Timestamp>,
+    /// Where the buyer pays, once payment started.
+    pub payment_url: Option<String>,
     /// Units, in the order they were taken.
     pub items: Vec<OrderItemRecord>,
 }
@@ -218,6 +220,62 @@ pub enum CheckoutOutcome {
     AwaitingPayment,
 }
 
+/// Payment starts: the hosted session and the hold's one extension.
+#[derive(Clone, Debug)]
+pub struct BeginPayment {
+    /// The order (an open hold of `user_id` with a total above zero).
+    pub order_id: OrderId,
+    /// Its buyer.
+    pub user_id: UserId,
+    /// The gateway's session id.
+    pub session_id: String,
+    /// Where the buyer pays.
+    pub session_url: String,
+    /// The hold's new end, the same instant as the session's.
+    pub expires_at: Timestamp,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// A gateway event about an order's payment.
+#[derive(Clone, Debug)]
+pub struct PaymentEvent {
+    /// The gateway's event id: applied at most once.
+    pub event_id: String,
+    /// Its type, e.g. `checkout.session.completed`.
+    pub kind: String,
+    /// The order (`client_reference_id`).
+    pub order_id: String,
+    /// The session the event is about.
+    pub session_id: String,
+    /// Whether the money was received.
+    pub paid: bool,
+    /// The payment's reference at the gateway (for refunds).
+    pub payment_ref: Option<String>,
+    /// Jobs to write if this pays the order (the confirmation email).
+    pub on_paid: Vec<super::NewJob>,
+    /// The job to write if the money came after the hold was given up.
+    pub on_late: Option<super::NewJob>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// What a payment event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// Seen before: nothing changed.
+    Duplicate,
+    /// The order is now paid.
+    Paid,
+    /// The order was already paid.
+    AlreadyPaid,
+    /// The money came after the hold ended: the order stays cancelled and a
+    /// refund was queued.
+    Late,
+    /// Recorded; nothing to do (not paid, or another session).
+    Recorded,
+}
+
 /// A seat that is held or sold at some instant.
 #[derive(Clone, Debug, sqlx::FromRow, PartialEq, Eq)]
 pub struct SeatClaim {
@@ -261,6 +319,12 @@ pub trait OrderStore: Send + Sync {
     /// of this buyer. A bill of zero pays the order in the same transaction:
     /// its held stock becomes sold and `on_paid` jobs are written.
     fn checkout(&self, c: Checkout) -> BoxFuture<'_, StoreResult<CheckoutOutcome>>;
+    /// Moves an open, unexpired hold with a total above zero to
+    /// `pending_payment`, extending it once to `expires_at`, with its session.
+    fn begin_payment(&self, p: BeginPayment) -> BoxFuture<'_, StoreResult<()>>;
+    /// Applies a gateway event in one transaction with its record: a
+    /// duplicate event id changes nothing.
+    fn apply_payment(&self, e: PaymentEvent) -> BoxFuture<'_, StoreResult<PaymentOutcome>>;
     /// Seats of an event that are sold, or held by a hold still open at `now`.
     fn seat_claims_of_event<'a>(
         &'a self,

@@ -375,10 +375,11 @@ macro_rules! impl_order_store {
                     code: Option<String>,
                     total_minor: Option<i64>,
                     paid_at: Option<i64>,
+                    payment_url: Option<String>,
                 }
                 let sql = format!(
                     "SELECT o.id, o.user_id, o.event_id, e.title, e.slug, e.starts_at, e.time_zone, o.status,
-                            o.currency, o.expires_at, o.created_at, c.code, o.total_minor, o.paid_at
+                            o.currency, o.expires_at, o.created_at, c.code, o.total_minor, o.paid_at, o.payment_url
                      FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN codes c ON c.id = o.code_id
                      WHERE {where_sql}
                      ORDER BY o.created_at DESC, o.id DESC LIMIT {limit}"
@@ -407,6 +408,7 @@ macro_rules! impl_order_store {
                         code: r.code,
                         total_minor: r.total_minor,
                         paid_at: r.paid_at.map($crate::domain::Timestamp::from_millis),
+                        payment_url: r.payment_url,
                     })
                     .collect())
             }
@@ -702,6 +704,113 @@ macro_rules! impl_order_store {
                         } else {
                             $crate::store::orders::CheckoutOutcome::AwaitingPayment
                         };
+                        tx.commit().await?;
+                        Ok(outcome)
+                    })
+                    .await
+                })
+            }
+
+            fn begin_payment(
+                &self,
+                p: $crate::store::orders::BeginPayment,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<()>> {
+                Box::pin(async move {
+                    let p = &p;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let r = sqlx::query(
+                            "UPDATE orders SET status = 'pending_payment', expires_at = $4, payment_session_id = $5,
+                                    payment_url = $6, updated_at = $3
+                             WHERE id = $1 AND user_id = $2 AND status = 'reserved' AND expires_at > $3
+                               AND total_minor > 0",
+                        )
+                        .bind(p.order_id.as_str())
+                        .bind(p.user_id.as_str())
+                        .bind(p.now.as_millis())
+                        .bind(p.expires_at.as_millis())
+                        .bind(&p.session_id)
+                        .bind(&p.session_url)
+                        .execute(&mut *tx)
+                        .await?;
+                        if r.rows_affected() == 0 {
+                            return Err($crate::store::StoreError::Refused(
+                                "This hold has ended or its payment has already started.".into(),
+                            ));
+                        }
+                        tx.commit().await?;
+                        Ok(())
+                    })
+                    .await
+                })
+            }
+
+            fn apply_payment(
+                &self,
+                e: $crate::store::orders::PaymentEvent,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::orders::PaymentOutcome>> {
+                use $crate::store::orders::PaymentOutcome;
+                Box::pin(async move {
+                    let e = &e;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let order: Option<(String, Option<String>)> =
+                            sqlx::query_as("SELECT status, payment_session_id FROM orders WHERE id = $1")
+                                .bind(&e.order_id)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let outcome = match &order {
+                            None => PaymentOutcome::Recorded,
+                            Some((_, session)) if session.as_deref() != Some(e.session_id.as_str()) => {
+                                PaymentOutcome::Recorded
+                            }
+                            Some(_) if !e.paid => PaymentOutcome::Recorded,
+                            Some((status, _)) if status == "paid" => PaymentOutcome::AlreadyPaid,
+                            Some((status, _)) if status == "reserved" || status == "pending_payment" => {
+                                PaymentOutcome::Paid
+                            }
+                            Some(_) => PaymentOutcome::Late,
+                        };
+                        // The event's record comes first: a duplicate stops here.
+                        let recorded = sqlx::query(
+                            "INSERT INTO payment_events (id, order_id, kind, outcome, created_at)
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                        )
+                        .bind(&e.event_id)
+                        .bind(order.as_ref().map(|_| e.order_id.as_str()))
+                        .bind(&e.kind)
+                        .bind(format!("{outcome:?}").to_lowercase())
+                        .bind(e.now.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                        if recorded.rows_affected() == 0 {
+                            return Ok(PaymentOutcome::Duplicate);
+                        }
+                        match outcome {
+                            PaymentOutcome::Paid => {
+                                Self::pay_in(&mut tx, &e.order_id, e.now, &e.on_paid).await?;
+                            }
+                            PaymentOutcome::Late => {
+                                // A cancelled order is never revived: it stays
+                                // cancelled and the money goes back, once.
+                                sqlx::query("UPDATE orders SET status = 'cancelled', updated_at = $2 WHERE id = $1")
+                                    .bind(&e.order_id)
+                                    .bind(e.now.as_millis())
+                                    .execute(&mut *tx)
+                                    .await?;
+                                if let Some(job) = &e.on_late {
+                                    Self::enqueue_in(&mut tx, job, e.now).await?;
+                                }
+                            }
+                            _ => {}
+                        }
+                        if matches!(outcome, PaymentOutcome::Paid | PaymentOutcome::Late) {
+                            sqlx::query("UPDATE orders SET payment_ref = $2 WHERE id = $1")
+                                .bind(&e.order_id)
+                                .bind(&e.payment_ref)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                         tx.commit().await?;
                         Ok(outcome)
                     })

@@ -37,6 +37,7 @@ pub fn Flash() -> impl IntoView {
             "decided" => t_string!(i18n, notice_decided).to_string(),
             "released" => t_string!(i18n, notice_released).to_string(),
             "confirmed" => t_string!(i18n, notice_confirmed).to_string(),
+            "paying" => t_string!(i18n, notice_paying).to_string(),
             _ => t_string!(i18n, notice_saved).to_string(),
         })
     };

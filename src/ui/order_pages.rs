@@ -13,7 +13,7 @@ use super::{
 use crate::{
     i18n::*,
     server_fns::{
-        orders::{CheckoutDetails, ReleaseHold, get_order, my_orders},
+        orders::{CheckoutDetails, ReleaseHold, SimAct, get_order, my_orders, sim_session},
         views::OrderView,
     },
 };
@@ -120,7 +120,13 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
                 </tfoot>
             </table>
             {order.code.clone().map(|c| view! { <p class="mt-2 text-sm">{t!(i18n, order_code)} ": " {c}</p> })}
-            {(open && order.total_minor == 0).then(|| view! { <FreeCheckout order=order.clone() /> })}
+            {open.then(|| view! { <DetailsStep order=order.clone() /> })}
+            {(order.status == "pending_payment").then(|| view! {
+                <p class="mt-4 rounded bg-sky-50 p-3 text-sky-900" data-testid="awaiting-payment">
+                    {t!(i18n, awaiting_payment)} " "
+                    {order.payment_url.clone().map(|u| view! { <a href=u data-testid="continue-payment" class="font-medium">{t!(i18n, continue_payment)}</a> })}
+                </p>
+            })}
             {open.then(|| view! {
                 <form method="post" action=ReleaseHold::PATH class="mt-4">
                     <input type="hidden" name="id" value=order.id.clone() />
@@ -135,10 +141,11 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
     }
 }
 
-/// The details step of a free order: a name and an email per ticket, then
-/// the order is confirmed at once (no payment).
+/// The details step: a name and an email per ticket. A free order is then
+/// confirmed at once; otherwise the buyer goes on to pay.
 #[component]
-fn FreeCheckout(order: OrderView) -> impl IntoView {
+fn DetailsStep(order: OrderView) -> impl IntoView {
+    let free = order.total_minor == 0;
     let i18n = use_i18n();
     let input = "w-full rounded border border-slate-300 px-2 py-1";
     view! {
@@ -157,9 +164,51 @@ fn FreeCheckout(order: OrderView) -> impl IntoView {
                 </fieldset>
             }).collect_view()}
             <button type="submit" data-testid="confirm-free" class="rounded bg-indigo-700 px-4 py-2 font-medium text-white hover:bg-indigo-800">
-                {t!(i18n, confirm_free)}
+                {if free { t_string!(i18n, confirm_free) } else { t_string!(i18n, continue_payment) }}
             </button>
         </form>
+    }
+}
+
+/// `/pay/sim/:session`: the simulated gateway's hosted page (development
+/// only): pay, or go back without paying.
+#[component]
+pub fn SimulatedPayPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let session = move || params.with(|p| p.get("session").unwrap_or_default());
+    let data = Resource::new(
+        move || (session(), lang_of(i18n.get_locale())),
+        |(s, l)| sim_session(s, l),
+    );
+    view! {
+        <Title text="Simulated payment — admit" />
+        <Suspense>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => refusal(&e),
+                    Ok(s) => view! {
+                        <div class=CARD data-testid="sim-pay">
+                            <p class="text-sm uppercase tracking-wide text-amber-700">{t!(i18n, sim_banner)}</p>
+                            <h1 class="text-2xl font-semibold">{s.event_title.clone()}</h1>
+                            <p class="mt-2 text-lg" data-testid="sim-total">{s.total_label.clone()}</p>
+                            <div class="mt-4 flex gap-3">
+                                <form method="post" action=SimAct::PATH>
+                                    <input type="hidden" name="session" value=session() />
+                                    <input type="hidden" name="action" value="pay" />
+                                    <button type="submit" data-testid="sim-pay-button" class="rounded bg-indigo-700 px-4 py-2 font-medium text-white">{t!(i18n, sim_pay)}</button>
+                                </form>
+                                <form method="post" action=SimAct::PATH>
+                                    <input type="hidden" name="session" value=session() />
+                                    <input type="hidden" name="action" value="cancel" />
+                                    <button type="submit" data-testid="sim-cancel" class="rounded border border-slate-400 px-4 py-2">{t!(i18n, sim_cancel)}</button>
+                                </form>
+                            </div>
+                        </div>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

@@ -254,6 +254,10 @@ async fn world(app: &TestApp) -> World {
             "{ORDER_A}",
             order["id"].as_str().expect("A's hold").to_owned(),
         ),
+        (
+            "{SESSION_A}",
+            format!("cs_sim_{}", order["id"].as_str().unwrap().replace('-', "")),
+        ),
         ("{HOLD_EVENT}", hold_event),
         ("{HOLD_TIER}", hold_tier),
         (

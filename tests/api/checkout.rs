@@ -162,12 +162,18 @@ async fn checkout_asks_for_every_ticket_and_refuses_ended_holds(backend: Backend
     let (s, _) = checkout(&app, &buyer(&app, "stranger").await, id, attendees(2)).await;
     assert_eq!(s, 404, "someone else's order is not found");
 
-    // A priced order keeps its details and bill and waits for payment.
+    // A priced order keeps its details and bill and goes on to payment.
     let (s, saved) = checkout(&app, &client, id, attendees(2)).await;
     assert_eq!(
         (s, saved["status"].as_str()),
-        (200, Some("reserved")),
+        (200, Some("pending_payment")),
         "{saved}"
+    );
+    assert!(
+        saved["payment_url"]
+            .as_str()
+            .unwrap()
+            .contains("/pay/sim/cs_sim_")
     );
     assert_eq!(saved["items"][0]["attendee_email"], "guest0@example.test");
     let total = raw_i64(
@@ -177,8 +183,13 @@ async fn checkout_asks_for_every_ticket_and_refuses_ended_holds(backend: Backend
     .await;
     assert_eq!(total, 2 * (100_000 + 5_000 + 2_500));
 
-    app.advance(Duration::from_secs(15 * 60 + 1));
     let (s, b) = checkout(&app, &client, id, attendees(2)).await;
+    assert_eq!(s, 409, "payment has started: {b}");
+
+    // A hold that ran out cannot be checked out.
+    let (_, second) = post_hold(&app, &client, ga(&fx, 1)).await;
+    app.advance(Duration::from_secs(15 * 60 + 1));
+    let (s, b) = checkout(&app, &client, second["id"].as_str().unwrap(), attendees(1)).await;
     assert_eq!(s, 409, "{b}");
     assert_all_invariants(&app.db).await;
     app.finish().await;

@@ -13,6 +13,7 @@ mod holds;
 mod holds_race;
 mod jobs;
 mod pages;
+mod payments;
 mod search;
 mod seats;
 mod smtp;
