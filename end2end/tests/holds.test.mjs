@@ -153,3 +153,40 @@ test('best available seats can be held with the keyboard alone', { timeout: 90_0
     assert.deepEqual(seats, ['Pendopo A1', 'Pendopo A2'], 'the wheelchair space and its companion seat, together');
   });
 });
+
+test('pick, details and pay on the simulated gateway: the order is paid and the fee shown is the fee charged', { timeout: 90_000 }, async () => {
+  await withPage(browser, 'pay on the simulated gateway', {}, async (page) => {
+    await signIn(page, 'attendee1@admit.test');
+    await page.goto('/events/semarang-futsal-cup');
+    await hydrated(page, 'form[data-testid="tier-picker"]');
+    await page.locator('input[data-testid="tier-qty"]').first().fill('2');
+    await Promise.all([
+      page.waitForURL(/\/orders\/[0-9a-f-]+$/, { timeout: 20_000 }),
+      page.locator('[data-testid="hold-tickets"]').click(),
+    ]);
+    const orderUrl = page.url();
+    const fee = await intAttr(page.locator('[data-testid="order-fee"]'), 'data-fee-minor', 'order fee');
+    const total = await intAttr(page.locator('[data-testid="order-total"]'), 'data-total-minor', 'order total');
+    // Two Spectator tickets at Rp 50,000: 5 % + Rp 2,500 each.
+    assert.equal(fee, 2 * (2_500 + 2_500), 'the fee shown');
+    const names = page.locator('[data-testid="attendee-name"]');
+    const emails = page.locator('[data-testid="attendee-email"]');
+    assert.equal(await names.count(), 2, 'a name and an email per ticket');
+    for (let i = 0; i < 2; i++) {
+      await names.nth(i).fill(`Guest ${i + 1}`);
+      await emails.nth(i).fill(`guest${i + 1}@example.test`);
+    }
+    await Promise.all([
+      page.waitForURL(/\/pay\/sim\/cs_sim_/, { timeout: 20_000 }),
+      page.locator('[data-testid="checkout-submit"]').click(),
+    ]);
+    const charged = (await page.locator('[data-testid="sim-total"]').textContent()).replace(/\D/g, '');
+    assert.equal(Number(charged), total, 'the gateway charges the total shown, fee included');
+    await Promise.all([
+      page.waitForURL((u) => orderUrl.startsWith(u.origin + u.pathname), { timeout: 20_000 }),
+      page.locator('[data-testid="sim-pay-button"]').click(),
+    ]);
+    assert.equal(await page.locator('[data-testid="order"]').getAttribute('data-status'), 'paid');
+    assert.match(await page.locator('[data-testid="notice"]').textContent(), /payment/i);
+  });
+});

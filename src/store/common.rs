@@ -7,12 +7,6 @@
 //! SQLite), which errors are worth retrying, and how a job is claimed
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
-/// Bounded retries for serialization failures, deadlocks and SQLITE_BUSY.
-/// Generous because under REPEATABLE READ every buyer who loses the race for
-/// a hot quota row is refused once per winner; the pauses below keep the
-/// worst case to a few seconds.
-pub(crate) const MAX_RETRIES: u32 = 40;
-
 /// Is this error (somewhere in its chain) a transient database conflict?
 pub(crate) fn retryable(e: &super::StoreError, is_transient: fn(&sqlx::Error) -> bool) -> bool {
     match e {
@@ -65,7 +59,7 @@ macro_rules! impl_store {
                 loop {
                     match f().await {
                         Err(e)
-                            if attempt < $crate::store::common::MAX_RETRIES
+                            if attempt < Self::MAX_RETRIES
                                 && $crate::store::common::retryable(&e, Self::is_transient) =>
                         {
                             attempt += 1;

@@ -21,6 +21,12 @@ pub struct PgStore {
 impl PgStore {
     const BACKEND: &'static str = "postgres";
 
+    /// Bounded retries of serialization failures and deadlocks. Generous
+    /// because under REPEATABLE READ every buyer who loses the race for a hot
+    /// quota row is refused once per winner; the short jittered pauses keep
+    /// the worst case to a few seconds.
+    const MAX_RETRIES: u32 = 40;
+
     const CLAIM_SQL: &'static str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $2, updated_at = $1
          WHERE id = (SELECT id FROM jobs
                      WHERE (status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until <= $1)

@@ -24,6 +24,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
 
+    /// Bounded retries of SQLITE_BUSY. Each attempt already waits up to the
+    /// busy timeout for the write lock, so a few are plenty.
+    const MAX_RETRIES: u32 = 8;
+
     /// SQLite has no SKIP LOCKED; `BEGIN IMMEDIATE` already serializes writers.
     const CLAIM_SQL: &'static str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $2, updated_at = $1
          WHERE id = (SELECT id FROM jobs

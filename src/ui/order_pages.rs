@@ -163,7 +163,7 @@ fn DetailsStep(order: OrderView) -> impl IntoView {
                     </label>
                 </fieldset>
             }).collect_view()}
-            <button type="submit" data-testid="confirm-free" class="rounded bg-indigo-700 px-4 py-2 font-medium text-white hover:bg-indigo-800">
+            <button type="submit" data-testid="checkout-submit" class="rounded bg-indigo-700 px-4 py-2 font-medium text-white hover:bg-indigo-800">
                 {if free { t_string!(i18n, confirm_free) } else { t_string!(i18n, continue_payment) }}
             </button>
         </form>

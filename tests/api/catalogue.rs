@@ -274,7 +274,8 @@ async fn an_access_code_reveals_a_hidden_tier(backend: Backend) {
     let with_code = page("?code=Garden-Friend").await;
     assert!(
         with_code.contains("Friends of the house"),
-        "the code reveals the hidden tier"
+        "the code reveals the hidden tier; got {:.300}",
+        with_code
     );
     assert!(with_code.contains("data-testid=\"code-applied\""));
     let wrong = page("?code=NOPE").await;
