@@ -4,10 +4,7 @@
 
 use std::time::Duration;
 
-use admit::{
-    domain::codes::{CodeRules, Discount},
-    store::catalogue::CodeFields,
-};
+use admit::domain::codes::Discount;
 use serde_json::{Value, json};
 
 use crate::{
@@ -89,25 +86,15 @@ async fn a_free_order_is_paid_at_checkout_and_confirmed_once(backend: Backend) {
 async fn a_hundred_percent_code_makes_the_order_free(backend: Backend) {
     let app = spawn_app(backend).await;
     let fx = fixture(app.store(), app.now(), 10, 250_000, 0).await;
-    app.store()
-        .create_code(
-            &fx.event,
-            &CodeFields {
-                code: "COMP".into(),
-                rules: CodeRules {
-                    discount: Discount::Percent(100),
-                    tiers: vec![],
-                    unlocks: vec![],
-                    valid_from: None,
-                    valid_until: None,
-                },
-                max_uses: Some(1),
-                max_uses_per_user: None,
-            },
-            app.now(),
-        )
-        .await
-        .unwrap();
+    crate::helpers::create_code(
+        &app,
+        &fx.event,
+        "COMP",
+        Discount::Percent(100),
+        vec![],
+        (Some(1), None),
+    )
+    .await;
     let client = buyer(&app, "comp").await;
     let (_, order) = post_hold(
         &app,

@@ -776,3 +776,34 @@ pub async fn seat_map(
         .map(|s| s.id)
         .collect()
 }
+
+/// Creates a code on an event: a discount, hidden tiers it unlocks, and use
+/// limits (total, per buyer). Returns its id.
+pub async fn create_code(
+    app: &TestApp,
+    event: &EventId,
+    text: &str,
+    discount: admit::domain::codes::Discount,
+    unlocks: Vec<String>,
+    limits: (Option<i64>, Option<i64>),
+) -> String {
+    app.store()
+        .create_code(
+            event,
+            &admit::store::catalogue::CodeFields {
+                code: text.into(),
+                rules: admit::domain::codes::CodeRules {
+                    discount,
+                    tiers: vec![],
+                    unlocks,
+                    valid_from: None,
+                    valid_until: None,
+                },
+                max_uses: limits.0,
+                max_uses_per_user: limits.1,
+            },
+            app.now(),
+        )
+        .await
+        .unwrap()
+}

@@ -7,10 +7,10 @@ use std::time::Duration;
 use admit::{
     domain::{
         EventStatus, Timestamp,
-        codes::{CodeRules, Discount},
+        codes::Discount,
         seats::{SeatKind, SeatSpec},
     },
-    store::{NewTier, catalogue::CodeFields, catalogue::NewSeat},
+    store::{NewTier, catalogue::NewSeat},
 };
 use serde_json::{Value, json};
 
@@ -248,25 +248,15 @@ async fn a_hold_keeps_every_rule_of_the_tier(backend: Backend) {
     assert_eq!(s, 422, "{b}");
 
     // A code that unlocks the hidden tier lets it be held.
-    app.store()
-        .create_code(
-            &fx.event,
-            &CodeFields {
-                code: "CREW".into(),
-                rules: CodeRules {
-                    discount: Discount::None,
-                    tiers: vec![],
-                    unlocks: vec![hidden.to_string()],
-                    valid_from: None,
-                    valid_until: None,
-                },
-                max_uses: None,
-                max_uses_per_user: None,
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    crate::helpers::create_code(
+        &app,
+        &fx.event,
+        "CREW",
+        Discount::None,
+        vec![hidden.to_string()],
+        (None, None),
+    )
+    .await;
     let (s, b) = post_hold(&app, &client, pick(&hidden, Some("crew"))).await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["code"], "CREW");
@@ -491,26 +481,15 @@ async fn best_available_finds_seats_together_and_keeps_accessible_ones_together(
 async fn a_code_use_is_reserved_with_the_hold_and_given_back_on_release(backend: Backend) {
     let app = spawn_app(backend).await;
     let fx = fixture(app.store(), app.now(), 10, 100_000, 0).await;
-    let code = app
-        .store()
-        .create_code(
-            &fx.event,
-            &CodeFields {
-                code: "SAVE10".into(),
-                rules: CodeRules {
-                    discount: Discount::Percent(10),
-                    tiers: vec![],
-                    unlocks: vec![],
-                    valid_from: None,
-                    valid_until: None,
-                },
-                max_uses: Some(2),
-                max_uses_per_user: Some(1),
-            },
-            app.now(),
-        )
-        .await
-        .unwrap();
+    let code = crate::helpers::create_code(
+        &app,
+        &fx.event,
+        "SAVE10",
+        Discount::Percent(10),
+        vec![],
+        (Some(2), Some(1)),
+    )
+    .await;
     let uses_sql = format!("SELECT uses FROM codes WHERE id = '{code}'");
     let uses = || raw_i64(&app.db, &uses_sql);
     let with_code = json!({"event_id": fx.event.as_str(), "tiers": [{"tier_id": fx.tier.as_str(), "quantity": 1}], "code": "save10"});

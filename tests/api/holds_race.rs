@@ -8,8 +8,8 @@
 use std::{sync::Arc, time::Duration};
 
 use admit::{
-    domain::codes::{CodeRules, Discount},
-    store::{HoldCode, HoldSeat, StoreError, StoreOptions, TakeHold, catalogue::CodeFields},
+    domain::codes::Discount,
+    store::{HoldCode, HoldSeat, StoreError, StoreOptions, TakeHold},
 };
 use tokio::sync::Barrier;
 
@@ -117,25 +117,15 @@ async fn arena(backend: Backend, race: Race, twin: bool, isolation: Isolation) -
     };
     let code = match race {
         Race::SingleUseCode => Some(
-            app.store()
-                .create_code(
-                    &fx.event,
-                    &CodeFields {
-                        code: "ONCE".into(),
-                        rules: CodeRules {
-                            discount: Discount::Percent(10),
-                            tiers: vec![],
-                            unlocks: vec![],
-                            valid_from: None,
-                            valid_until: None,
-                        },
-                        max_uses: Some(1),
-                        max_uses_per_user: None,
-                    },
-                    app.now(),
-                )
-                .await
-                .unwrap(),
+            crate::helpers::create_code(
+                &app,
+                &fx.event,
+                "ONCE",
+                Discount::Percent(10),
+                vec![],
+                (Some(1), None),
+            )
+            .await,
         ),
         _ => None,
     };
