@@ -169,10 +169,11 @@ async fn the_dashboard_forms_build_and_publish_an_event_without_javascript(backe
         manage.contains("Regular — 90000 (Hall) — 0/120"),
         "sold / capacity per tier"
     );
-    let (_, dash) = app.get_text("/organizer").await;
+    let (status, dash) = app.get_text("/organizer").await;
     assert!(
         dash.contains("published · 0/120"),
-        "sold / capacity per event"
+        "sold / capacity per event; got {status}: {:.400}",
+        dash.split("<main").nth(1).unwrap_or(&dash)
     );
     assert!(manage.contains("data-testid=\"event-status\"") && manage.contains(">published<"));
     let (status, page) = app.get_text("/events/wayang-kulit-malam").await;
