@@ -163,6 +163,9 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
     pub client: reqwest::Client,
     finished: bool,
+    /// Shared hold on the load lock (none for a second instance of a test,
+    /// or for a test that runs alone).
+    _load: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
     server: tokio::task::JoinHandle<()>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -181,6 +184,8 @@ pub struct SpawnOptions {
     pub settings: Option<SettingsEdit>,
     /// Environment for secrets and providers (e.g. `ADMIT_SMTP_URL`).
     pub env: Vec<(&'static str, String)>,
+    /// The test holds [`big_test_permit`] (it runs alone).
+    pub alone: bool,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -188,6 +193,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, opts: SpawnOptions) -> TestApp {
+    let load = if opts.db.is_none() && !opts.alone {
+        Some(LOAD.read().await)
+    } else {
+        None
+    };
     let db = match opts.db {
         Some(db) => db,
         None => Arc::new(TestDb::new(backend).await),
@@ -236,6 +246,7 @@ pub async fn spawn_app_with(backend: Backend, opts: SpawnOptions) -> TestApp {
         db,
         client,
         finished: false,
+        _load: load,
         server,
         stop: Some(stop_tx),
     }
@@ -496,11 +507,16 @@ pub async fn assert_quota_invariants(db: &TestDb, quota: &QuotaId) -> (i64, i64,
     (size, sold, held)
 }
 
-/// Tests that open many connections at once take this permit, so that
-/// parallel tests stay under PostgreSQL's connection limit.
-pub async fn big_test_permit() -> tokio::sync::SemaphorePermit<'static> {
-    static BIG: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-    BIG.acquire().await.expect("semaphore open")
+/// Every test app shares this lock for reading; the race tests, which load
+/// both databases and both cores as hard as they can, take it for writing
+/// and so run alone. Otherwise a test beside them could be starved past the
+/// server's 30 s request timeout on this 2-core machine.
+static LOAD: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Tests that open many connections at once take this permit: they run
+/// alone, and must spawn their apps with `SpawnOptions::alone`.
+pub async fn big_test_permit() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    LOAD.write().await
 }
 
 /// The emails the app wrote (development file transport), oldest first,

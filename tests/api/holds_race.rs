@@ -108,6 +108,7 @@ async fn arena(backend: Backend, race: Race, twin: bool, isolation: Isolation) -
         backend,
         SpawnOptions {
             store: Some(store),
+            alone: true,
             ..SpawnOptions::default()
         },
     )
