@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::{
     both_backends,
     helpers::{Backend, TestApp, assert_all_invariants, fixture, raw_i64, sent_mail, spawn_app},
-    holds::{buyer, ga, get_json, page, post_hold},
+    holds::{buyer, ga, get_json, page, post_hold, submit},
 };
 
 both_backends!(
@@ -192,19 +192,18 @@ async fn the_order_page_confirms_a_free_order_without_javascript(backend: Backen
     assert!(html.contains("data-testid=\"checkout-form\""));
     assert_eq!(html.matches("data-testid=\"attendee-name\"").count(), 2);
 
-    let r = client
-        .post(format!("{}/_fn/orders/checkout", app.url))
-        .header("accept", "text/html")
-        .form(&[
+    let r = submit(
+        &client,
+        format!("{}/_fn/orders/checkout", app.url),
+        &[
             ("id", id),
             ("input[attendees][0][name]", "Ayu"),
             ("input[attendees][0][email]", "ayu@example.test"),
             ("input[attendees][1][name]", "Budi"),
             ("input[attendees][1][email]", "budi@example.test"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert!(r.status().is_redirection(), "{}", r.status());
     assert_eq!(
         r.headers()["location"],

@@ -54,6 +54,22 @@ pub(crate) async fn get_json(client: &reqwest::Client, url: String) -> (u16, Val
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Posts a page's form to a server function as a browser does: HTML is
+/// accepted, so the answer is a redirect.
+pub(crate) async fn submit(
+    client: &reqwest::Client,
+    url: String,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(url)
+        .header("accept", "text/html")
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A page's HTML.
 pub(crate) async fn page(client: &reqwest::Client, url: String) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
@@ -605,13 +621,12 @@ async fn the_event_page_form_holds_and_the_order_page_counts_down(backend: Backe
     );
 
     // Release from the order page: back to the event, stock returned.
-    let r = client
-        .post(format!("{}/_fn/orders/release", app.url))
-        .header("accept", "text/html")
-        .form(&[("id", id.as_str()), ("event_slug", slug.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = submit(
+        &client,
+        format!("{}/_fn/orders/release", app.url),
+        &[("id", id.as_str()), ("event_slug", slug.as_str())],
+    )
+    .await;
     assert!(r.status().is_redirection(), "{}", r.status());
     assert_eq!(
         r.headers()["location"],

@@ -12,7 +12,7 @@ use crate::{
     helpers::{
         Backend, Fixture, TestApp, assert_all_invariants, fixture, raw_i64, sent_mail, spawn_app,
     },
-    holds::{buyer, ga, get_json, page, post_hold},
+    holds::{buyer, ga, get_json, page, post_hold, submit},
 };
 
 both_backends!(
@@ -105,13 +105,12 @@ async fn the_simulated_gateway_takes_an_order_from_checkout_to_paid(backend: Bac
         html.contains("Rp 107,500"),
         "the fee shown is the fee charged"
     );
-    let r = client
-        .post(format!("{}/_fn/pay/sim/act", app.url))
-        .header("accept", "text/html")
-        .form(&[("session", session.as_str()), ("action", "pay")])
-        .send()
-        .await
-        .unwrap();
+    let r = submit(
+        &client,
+        format!("{}/_fn/pay/sim/act", app.url),
+        &[("session", session.as_str()), ("action", "pay")],
+    )
+    .await;
     assert_eq!(
         r.headers()["location"],
         format!("/orders/{id}?notice=paying").as_str()
