@@ -25,6 +25,9 @@ export LEPTOS_HASH_FILES := false
 TEST_FEATURES := ssr,test-hooks
 STAMP := target/.setup-stamp
 E2E_PORT ?= 3917
+# Extra arguments for the test binary, e.g. `make test-rust T=payments` runs only
+# tests whose names contain "payments".
+T ?=
 
 .PHONY: setup run build test test-rust test-e2e lint fmt clippy release bench clean
 
@@ -66,8 +69,8 @@ test-rust: $(STAMP)
 	@# One test at a time: Leptos 0.8's SSR can lose a request's context
 	@# (expect_context panics) when many pages render at once in one process
 	@# (reported in leptos-rs/leptos#4698); parallel tests on 2 cores hit it.
-	cargo test --features $(TEST_FEATURES) -- --test-threads=1 2>&1 | tee target/test-output.log
-	@bash scripts/count-backends.sh target/test-output.log
+	cargo test --features $(TEST_FEATURES) -- --test-threads=1 $(T) 2>&1 | tee target/test-output.log
+	@if [ -z "$(T)" ]; then bash scripts/count-backends.sh target/test-output.log; fi
 
 test-e2e: $(STAMP)
 	cargo leptos build --bin-features $(TEST_FEATURES)
