@@ -78,6 +78,20 @@ pub struct Settings {
     /// units per currency (`IDR=2500,USD=0.30`); 5 % of the discounted price
     /// is added. Events in a currency not listed cannot be published.
     pub platform_fees: String,
+    /// `ADMIT_STRIPE_API_BASE`: Stripe's API base URL (a local fake in tests).
+    pub stripe_api_base: String,
+    /// `ADMIT_STRIPE_TIMEOUT_MS`: how long one call to Stripe may take before
+    /// it is sent again (with the same idempotency key).
+    #[serde(deserialize_with = "de_u32")]
+    pub stripe_timeout_ms: u32,
+    /// `ADMIT_RECONCILE_INTERVAL_SECS`: how often completed payment sessions
+    /// are listed from the gateway and applied if their webhook never came.
+    #[serde(deserialize_with = "de_u32")]
+    pub reconcile_interval_secs: u32,
+    /// `ADMIT_JOB_LEASE_SECS`: how long a claimed job may run before another
+    /// worker takes it again (a worker that died mid-job).
+    #[serde(deserialize_with = "de_u32")]
+    pub job_lease_secs: u32,
 }
 
 /// The keys above, in file order; each is overridable as `ADMIT_<KEY>`.
@@ -100,6 +114,10 @@ pub const KEYS: &[&str] = &[
     "shutdown_grace_secs",
     "listing_cache_ttl_secs",
     "platform_fees",
+    "stripe_api_base",
+    "stripe_timeout_ms",
+    "reconcile_interval_secs",
+    "job_lease_secs",
 ];
 
 /// Secrets, read only from the environment (never from `Leptos.toml`).
@@ -203,6 +221,14 @@ impl Settings {
         }
         crate::domain::pricing::parse_fixed_fees(&self.platform_fees)
             .map_err(|e| anyhow::anyhow!("platform_fees (ADMIT_PLATFORM_FEES): {e}"))?;
+        if !(self.stripe_api_base.starts_with("https://")
+            || self.stripe_api_base.starts_with("http://"))
+        {
+            bail!("stripe_api_base (ADMIT_STRIPE_API_BASE) must be an http(s) URL");
+        }
+        if self.reconcile_interval_secs == 0 || self.job_lease_secs == 0 {
+            bail!("reconcile_interval_secs and job_lease_secs must be at least 1");
+        }
         Ok(())
     }
 
@@ -272,6 +298,12 @@ impl Config {
             provider("ADMIT_STRIPE_SECRET_KEY"),
             provider("ADMIT_STRIPE_WEBHOOK_SECRET"),
         );
+        if stripe_secret_key.is_some() && stripe_webhook_secret.is_none() {
+            bail!(
+                "ADMIT_STRIPE_SECRET_KEY is set but ADMIT_STRIPE_WEBHOOK_SECRET is not: \
+                 set the webhook endpoint's signing secret (whsec_…) too, or Stripe's events would be refused"
+            );
+        }
         if settings.env == Environment::Production {
             for var in PROVIDERS {
                 if env(var).is_none() {

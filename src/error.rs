@@ -33,6 +33,10 @@ pub enum ServiceError {
     /// A conflict with the current state (sold out, duplicate, already used).
     #[error("{0}")]
     Conflict(String),
+    /// A service admit depends on (the payment gateway) is not answering;
+    /// the message says what to do.
+    #[error("{0}")]
+    Unavailable(String),
     /// A bug or an outage; logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -61,6 +65,7 @@ impl ServiceError {
             ServiceError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

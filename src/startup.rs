@@ -33,7 +33,7 @@ pub async fn build_state(
     let listings = Arc::new(crate::services::listings::ListingCache::new(
         config.settings.listing_cache_ttl_secs,
     ));
-    let payments = payments(&config);
+    let payments = payments(&config, store.clone(), clock.clone())?;
     Ok(AppState {
         payments,
         config: Arc::new(config),
@@ -60,15 +60,27 @@ pub fn mailer(config: &Config) -> anyhow::Result<Arc<dyn crate::integrations::ma
     })
 }
 
-/// The simulated gateway in development (no Stripe key). With
-/// `ADMIT_STRIPE_SECRET_KEY` set, payments need the Stripe Checkout gateway,
-/// which is not built yet: starting a payment then fails with a clear message.
-pub fn payments(config: &Config) -> Arc<dyn crate::integrations::payments::PaymentGateway> {
-    use crate::integrations::payments::{SimulatedGateway, UnavailableGateway};
-    match &config.stripe_secret_key {
-        None => Arc::new(SimulatedGateway::new(config.settings.public_base())),
-        Some(_) => Arc::new(UnavailableGateway),
-    }
+/// Stripe Checkout when `ADMIT_STRIPE_SECRET_KEY` is set (required in
+/// production), otherwise the simulated gateway, whose sessions live in the
+/// database and whose events go through the same webhook handler.
+pub fn payments(
+    config: &Config,
+    store: Arc<dyn crate::store::Store>,
+    clock: Arc<SystemClock>,
+) -> anyhow::Result<Arc<dyn crate::integrations::payments::PaymentGateway>> {
+    use crate::integrations::{payments::SimulatedGateway, stripe::StripeGateway};
+    Ok(match &config.stripe_secret_key {
+        None => Arc::new(SimulatedGateway::new(
+            config.settings.public_base(),
+            store,
+            clock,
+        )),
+        Some(key) => Arc::new(StripeGateway::new(
+            key.expose(),
+            &config.settings.stripe_api_base,
+            Duration::from_millis(u64::from(config.settings.stripe_timeout_ms.max(100))),
+        )?),
+    })
 }
 
 /// Default store options for a configuration.

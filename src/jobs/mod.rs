@@ -19,13 +19,14 @@ use crate::{
 
 /// Job kinds.
 pub mod kinds {
-    /// Periodic cleanup: releases expired holds, purges old finished jobs and
-    /// expired sessions.
+    /// Periodic cleanup: releases expired holds, sweeps lapsed payments
+    /// (expiring their sessions at the gateway first), purges old finished
+    /// jobs and expired sessions.
     pub const CLEANUP: &str = "cleanup";
+    /// Periodic reconciliation: applies completed payment sessions whose
+    /// webhook never arrived.
+    pub const RECONCILE_PAYMENTS: &str = "reconcile_payments";
 }
-
-/// How long a claimed job may run before another worker may take it again.
-pub const LEASE: Duration = Duration::from_secs(120);
 
 /// Finished jobs are kept this long for inspection.
 const KEEP_FINISHED_MS: i64 = 7 * 86_400_000;
@@ -43,12 +44,19 @@ async fn run(state: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
         kinds::CLEANUP => {
             let now = state.now();
             let released = state.store.release_expired_holds(now).await?;
+            let payments = crate::services::payments::sweep_lapsed(state).await?;
             let purged = state
                 .store
                 .purge_finished_jobs(now.plus_millis(-KEEP_FINISHED_MS))
                 .await?;
             let sessions = state.store.purge_expired_sessions(now).await?;
-            tracing::info!(released, purged, sessions, "cleanup done");
+            tracing::info!(released, ?payments, purged, sessions, "cleanup done");
+            Ok(())
+        }
+        kinds::RECONCILE_PAYMENTS => {
+            let applied =
+                crate::services::payments::reconcile(state, reconcile_lookback_secs(state)).await?;
+            tracing::info!(applied, "payment reconciliation done");
             Ok(())
         }
         crate::services::mail::SEND_EMAIL => {
@@ -66,10 +74,18 @@ async fn run(state: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
     }
 }
 
+/// How far back reconciliation looks: three periods (so a missed run or two
+/// loses nothing) plus a session's whole life.
+fn reconcile_lookback_secs(state: &AppState) -> i64 {
+    3 * i64::from(state.config.settings.reconcile_interval_secs)
+        + crate::services::payments::PAYMENT_MINUTES * 60
+}
+
 /// Claims and runs one due job. Returns whether there was one.
 #[tracing::instrument(skip(state))]
 pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
-    let Some(job) = state.store.claim_job(state.now(), LEASE).await? else {
+    let lease = Duration::from_secs(u64::from(state.config.settings.job_lease_secs));
+    let Some(job) = state.store.claim_job(state.now(), lease).await? else {
         return Ok(false);
     };
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
@@ -111,25 +127,37 @@ pub async fn drain(state: &AppState) -> anyhow::Result<u32> {
     Ok(n)
 }
 
-/// Enqueues the periodic jobs due in the current slot. The dedupe key is the
-/// slot number, so with many instances exactly one job per slot is created.
+/// Enqueues the periodic jobs due in the current slot of each schedule. The
+/// dedupe key is the slot number, so with many instances exactly one job per
+/// slot is created.
 pub async fn schedule_periodic(state: &AppState) -> anyhow::Result<()> {
+    let settings = &state.config.settings;
+    let schedules = [
+        (kinds::CLEANUP, settings.cleanup_interval_secs, 3),
+        (
+            kinds::RECONCILE_PAYMENTS,
+            settings.reconcile_interval_secs,
+            3,
+        ),
+    ];
     let now = state.now();
-    let every_ms = i64::from(state.config.settings.cleanup_interval_secs.max(1)) * 1000;
-    let slot = now.as_millis() / every_ms;
-    state
-        .store
-        .enqueue_job(
-            NewJob {
-                kind: kinds::CLEANUP.into(),
-                payload: serde_json::json!({}),
-                run_at: Timestamp::from_millis(slot * every_ms),
-                dedupe_key: Some(format!("{}:{slot}", kinds::CLEANUP)),
-                max_attempts: 3,
-            },
-            now,
-        )
-        .await?;
+    for (kind, every_secs, max_attempts) in schedules {
+        let every_ms = i64::from(every_secs.max(1)) * 1000;
+        let slot = now.as_millis() / every_ms;
+        state
+            .store
+            .enqueue_job(
+                NewJob {
+                    kind: kind.into(),
+                    payload: serde_json::json!({}),
+                    run_at: Timestamp::from_millis(slot * every_ms),
+                    dedupe_key: Some(format!("{kind}:{slot}")),
+                    max_attempts,
+                },
+                now,
+            )
+            .await?;
+    }
     Ok(())
 }
 

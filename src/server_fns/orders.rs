@@ -79,6 +79,35 @@ pub async fn checkout_details(id: String, input: CheckoutInput) -> Result<(), Se
     ssr::finish(result, &next, &back)
 }
 
+/// "Continue to payment" on an order whose payment started but whose page
+/// was never reached: the same session comes back (the order's idempotency
+/// key), or is made now.
+#[server(prefix = "/_fn", endpoint = "orders/resume_payment")]
+pub async fn resume_payment(id: String) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let back = format!("/orders/{id}");
+    let result = async {
+        crate::services::checkout::checkout(
+            &c.state,
+            &c.who,
+            &order_id(&id)?,
+            &CheckoutInput::default(),
+            Lang::En,
+        )
+        .await
+    };
+    match result.await {
+        Ok(order) => match order.payment_url.as_deref() {
+            Some(url) => {
+                leptos_axum::redirect(url);
+                Ok(())
+            }
+            None => ssr::finish(Ok(()), &back, &back),
+        },
+        Err(e) => ssr::finish(Err::<(), _>(e), &back, &back),
+    }
+}
+
 /// The simulated gateway's page data (development only).
 #[server(prefix = "/_fn", endpoint = "pay/sim/session")]
 pub async fn sim_session(
@@ -92,25 +121,42 @@ pub async fn sim_session(
         .map_err(ssr::load_error)
 }
 
-/// The simulated gateway's buttons: `pay` sends a signed
-/// `checkout.session.completed` through the webhook handler; `cancel` goes
-/// back to the order (the session ends with the hold).
+/// The simulated gateway's buttons: `pay` completes the session and sends a
+/// signed `checkout.session.completed` through the webhook handler; `fail`
+/// is a declined card (nothing happens, the buyer may try again, as on
+/// Stripe's page); `cancel` goes back to the order (the session ends with the
+/// hold).
 #[server(prefix = "/_fn", endpoint = "pay/sim/act")]
 pub async fn sim_act(session: String, action: String) -> Result<(), ServerFnError> {
     let c = ssr::ctx().await?;
-    let back = "/orders".to_owned();
-    if action == "pay" {
-        let result = crate::services::payments::simulate_payment(&c.state, &c.who, &session).await;
-        let ok = result.as_deref().unwrap_or("/orders").to_owned();
-        return ssr::finish(result, &ok, &back);
+    let here: String = session
+        .chars()
+        .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+        .collect();
+    let here = format!("/pay/sim/{here}");
+    match action.as_str() {
+        "pay" => {
+            let result =
+                crate::services::payments::simulate_payment(&c.state, &c.who, &session).await;
+            let ok = result.as_deref().unwrap_or("/orders").to_owned();
+            ssr::finish(result, &ok, &here)
+        }
+        "fail" => {
+            let result =
+                crate::services::payments::simulate_decline(&c.state, &c.who, &session).await;
+            ssr::finish(result, &here, &here)
+        }
+        _ => {
+            let result =
+                crate::services::payments::simulated_session(&c.state, &c.who, &session, Lang::En)
+                    .await;
+            let ok = result
+                .as_ref()
+                .map(|(o, _)| format!("/orders/{}", o.id))
+                .unwrap_or_default();
+            ssr::finish(result, &ok, "/orders")
+        }
     }
-    let result =
-        crate::services::payments::simulated_session(&c.state, &c.who, &session, Lang::En).await;
-    let ok = result
-        .as_ref()
-        .map(|(o, _)| format!("/orders/{}", o.id))
-        .unwrap_or_default();
-    ssr::finish(result, &ok, &back)
 }
 
 /// "Release these tickets" on the order page: back to the event.

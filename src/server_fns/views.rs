@@ -578,7 +578,8 @@ pub struct AttendeeInput {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckoutInput {
-    /// One per ticket.
+    /// One per ticket (none when resuming a payment that already started).
+    #[serde(default)]
     pub attendees: Vec<AttendeeInput>,
 }
 

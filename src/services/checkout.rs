@@ -31,6 +31,21 @@ pub async fn checkout(
     let viewer = who.require_verified()?;
     let (user_id, order) = holds::own_order(state, who, id).await?;
     let now = state.now();
+    // Payment started before but the page was never reached (the gateway
+    // did not answer, or the buyer came back): resume it. The same session
+    // comes back, under the order's idempotency key.
+    if order.status_at(now) == OrderStatus::PendingPayment && order.payment_url.is_none() {
+        let bill = bill_of(state, &order)?;
+        crate::services::payments::start(
+            state,
+            &order,
+            &viewer.account.email,
+            bill.total_minor,
+            bill.fee_minor,
+        )
+        .await?;
+        return holds::order(state, who, id, lang).await;
+    }
     if order.status_at(now) != OrderStatus::Reserved {
         return Err(ServiceError::Conflict(
             "This order is no longer an open hold. Please pick your tickets again.".into(),
@@ -59,29 +74,10 @@ pub async fn checkout(
             email: email.as_str().to_owned(),
         });
     }
-    let currency = Currency::parse(&order.currency).map_err(|e| {
-        ServiceError::Internal(anyhow::anyhow!("order {id} has a bad currency: {e}"))
-    })?;
-    let fee = state.config.settings.fee_rule(currency).ok_or_else(|| {
-        ServiceError::Invalid(format!(
-            "Tickets in {} cannot be bought right now: the platform has no fee rule for it.",
-            currency.code()
-        ))
-    })?;
-    let items: Vec<(i64, i64)> = order
-        .items
-        .iter()
-        .map(|i| (i.unit_price_minor, i.discount_minor))
-        .collect();
-    let bill = price_items(&items, fee);
-    let confirmation = confirmation_email(
-        state,
-        &viewer.account.email,
-        lang,
-        &order,
-        bill.total_minor,
-        currency,
-    );
+    let bill = bill_of(state, &order)?;
+    let mut priced = order.clone();
+    priced.total_minor = Some(bill.total_minor);
+    let on_paid = on_paid_jobs(state, &viewer.account.email, lang, &priced);
     let outcome = state
         .store
         .checkout(Checkout {
@@ -90,7 +86,7 @@ pub async fn checkout(
             attendees,
             fee_minor: bill.fee_minor,
             total_minor: bill.total_minor,
-            on_paid: vec![confirmation],
+            on_paid,
             now,
         })
         .await?;
@@ -111,28 +107,56 @@ pub async fn checkout(
     holds::order(state, who, id, lang).await
 }
 
-/// The "your order is confirmed" email, sent once per order (its dedupe key).
-pub(crate) fn confirmation_email(
+/// The bill of an order's items under its currency's fee rule: what the
+/// buyer accepts at checkout, and what a resumed payment charges.
+fn bill_of(
     state: &AppState,
-    to: &str,
+    order: &crate::store::orders::OrderRecord,
+) -> Result<crate::domain::pricing::Breakdown, ServiceError> {
+    let currency = Currency::parse(&order.currency).map_err(|e| {
+        ServiceError::Internal(anyhow::anyhow!(
+            "order {} has a bad currency: {e}",
+            order.id
+        ))
+    })?;
+    let fee = state.config.settings.fee_rule(currency).ok_or_else(|| {
+        ServiceError::Invalid(format!(
+            "Tickets in {} cannot be bought right now: the platform has no fee rule for it.",
+            currency.code()
+        ))
+    })?;
+    let items: Vec<(i64, i64)> = order
+        .items
+        .iter()
+        .map(|i| (i.unit_price_minor, i.discount_minor))
+        .collect();
+    Ok(price_items(&items, fee))
+}
+
+/// The jobs written in the same transaction that pays an order, whatever
+/// pays it (a free checkout, a webhook, the sweeper, reconciliation): the
+/// confirmation email, once per order (its dedupe key).
+pub(crate) fn on_paid_jobs(
+    state: &AppState,
+    buyer_email: &str,
     lang: Lang,
     order: &crate::store::orders::OrderRecord,
-    total_minor: i64,
-    currency: Currency,
-) -> NewJob {
-    let mut job = mail::job(
-        to,
+) -> Vec<NewJob> {
+    let currency = Currency::parse(&order.currency).unwrap_or(Currency::IDR);
+    let total = order.total_minor.unwrap_or(0);
+    let mut confirmation = mail::job(
+        buyer_email,
         lang,
         mail::Template::OrderConfirmed,
         json!({
             "event": order.event_title,
             "when": format::when(order.event_starts_at, &order.event_time_zone, lang),
             "tickets": order.items.len(),
-            "total": crate::domain::Money::from_minor(total_minor, currency).format(lang),
+            "total": crate::domain::Money::from_minor(total, currency).format(lang),
             "url": format!("{}/orders/{}", state.config.settings.public_base(), order.id),
         }),
         state.now(),
     );
-    job.dedupe_key = Some(format!("order-confirmed:{}", order.id));
-    job
+    confirmation.dedupe_key = Some(format!("order-confirmed:{}", order.id));
+    vec![confirmation]
 }

@@ -407,7 +407,7 @@ macro_rules! impl_store {
                                 q.held - (SELECT COUNT(*) FROM order_items oi
                                           JOIN orders o ON o.id = oi.order_id
                                           JOIN tier_quotas lq ON lq.tier_id = oi.tier_id
-                                          WHERE lq.quota_id = q.id AND o.status IN ('reserved', 'pending_payment')
+                                          WHERE lq.quota_id = q.id AND o.status = 'reserved'
                                             AND o.expires_at <= $2) AS held
                          FROM tiers t
                          LEFT JOIN tier_quotas tq ON tq.tier_id = t.id

@@ -22,9 +22,12 @@ mod accounts_sql;
 mod catalogue_sql;
 #[macro_use]
 mod orders_sql;
+#[macro_use]
+mod payments_sql;
 pub mod accounts;
 pub mod catalogue;
 pub mod orders;
+pub mod payments;
 mod postgres;
 mod sqlite;
 
@@ -32,8 +35,12 @@ pub use accounts::AccountStore;
 pub use catalogue::CatalogueStore;
 pub(crate) use common::constant_time_eq;
 pub use orders::{
-    Attendee, BeginPayment, Checkout, CheckoutOutcome, HoldCode, HoldLine, HoldReceipt, HoldSeat,
-    OrderStore, PaymentEvent, PaymentOutcome, TakeHold,
+    Attendee, Checkout, CheckoutOutcome, HoldCode, HoldLine, HoldReceipt, HoldSeat, OrderStore,
+    TakeHold,
+};
+pub use payments::{
+    BeginPayment, LapsedPayment, PaymentEvent, PaymentOutcome, PaymentStart, PaymentStore,
+    SimulatedSession,
 };
 
 pub use postgres::PgStore;
@@ -431,7 +438,9 @@ pub struct JobCounts {
 
 /// The storage contract. Every method is one transaction. Account storage
 /// is a supertrait so each area keeps its own file.
-pub trait Store: AccountStore + CatalogueStore + OrderStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + CatalogueStore + OrderStore + PaymentStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Checks the database answers (readiness).

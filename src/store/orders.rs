@@ -165,15 +165,19 @@ pub struct OrderRecord {
     pub paid_at: Option<Timestamp>,
     /// Where the buyer pays, once payment started.
     pub payment_url: Option<String>,
+    /// The gateway's session, once payment started.
+    pub payment_session_id: Option<String>,
     /// Units, in the order they were taken.
     pub items: Vec<OrderItemRecord>,
 }
 
 impl OrderRecord {
-    /// The status as buyers should see it at `now`: an open hold past its
-    /// end is expired even before the sweeper has released it.
+    /// The status as buyers should see it at `now`: a hold past its end is
+    /// expired even before the sweeper has released it. A hold whose payment
+    /// started stays pending until the gateway's answer is in: the buyer may
+    /// have paid at the last second.
     pub fn status_at(&self, now: Timestamp) -> OrderStatus {
-        if self.status.holds_stock() && self.expires_at <= now {
+        if self.status == OrderStatus::Reserved && self.expires_at <= now {
             OrderStatus::Expired
         } else {
             self.status
@@ -220,62 +224,6 @@ pub enum CheckoutOutcome {
     AwaitingPayment,
 }
 
-/// Payment starts: the hosted session and the hold's one extension.
-#[derive(Clone, Debug)]
-pub struct BeginPayment {
-    /// The order (an open hold of `user_id` with a total above zero).
-    pub order_id: OrderId,
-    /// Its buyer.
-    pub user_id: UserId,
-    /// The gateway's session id.
-    pub session_id: String,
-    /// Where the buyer pays.
-    pub session_url: String,
-    /// The hold's new end, the same instant as the session's.
-    pub expires_at: Timestamp,
-    /// Now.
-    pub now: Timestamp,
-}
-
-/// A gateway event about an order's payment.
-#[derive(Clone, Debug)]
-pub struct PaymentEvent {
-    /// The gateway's event id: applied at most once.
-    pub event_id: String,
-    /// Its type, e.g. `checkout.session.completed`.
-    pub kind: String,
-    /// The order (`client_reference_id`).
-    pub order_id: String,
-    /// The session the event is about.
-    pub session_id: String,
-    /// Whether the money was received.
-    pub paid: bool,
-    /// The payment's reference at the gateway (for refunds).
-    pub payment_ref: Option<String>,
-    /// Jobs to write if this pays the order (the confirmation email).
-    pub on_paid: Vec<super::NewJob>,
-    /// The job to write if the money came after the hold was given up.
-    pub on_late: Option<super::NewJob>,
-    /// Now.
-    pub now: Timestamp,
-}
-
-/// What a payment event did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PaymentOutcome {
-    /// Seen before: nothing changed.
-    Duplicate,
-    /// The order is now paid.
-    Paid,
-    /// The order was already paid.
-    AlreadyPaid,
-    /// The money came after the hold ended: the order stays cancelled and a
-    /// refund was queued.
-    Late,
-    /// Recorded; nothing to do (not paid, or another session).
-    Recorded,
-}
-
 /// A seat that is held or sold at some instant.
 #[derive(Clone, Debug, sqlx::FromRow, PartialEq, Eq)]
 pub struct SeatClaim {
@@ -296,7 +244,9 @@ pub trait OrderStore: Send + Sync {
     /// database), reserves a use of the code, and records the order with one
     /// item per unit.
     fn take_hold(&self, hold: TakeHold) -> BoxFuture<'_, StoreResult<HoldReceipt>>;
-    /// Releases every hold that expired by `now`; returns how many.
+    /// Releases every hold (`reserved`) that expired by `now`; returns how
+    /// many. Holds whose payment started are not touched: the payment sweeper
+    /// asks the gateway about them first.
     fn release_expired_holds(&self, now: Timestamp) -> BoxFuture<'_, StoreResult<u64>>;
     /// The buyer lets go of an open hold: it becomes `cancelled` and its
     /// stock, seats and code use are given back. False when it was no longer
@@ -319,12 +269,6 @@ pub trait OrderStore: Send + Sync {
     /// of this buyer. A bill of zero pays the order in the same transaction:
     /// its held stock becomes sold and `on_paid` jobs are written.
     fn checkout(&self, c: Checkout) -> BoxFuture<'_, StoreResult<CheckoutOutcome>>;
-    /// Moves an open, unexpired hold with a total above zero to
-    /// `pending_payment`, extending it once to `expires_at`, with its session.
-    fn begin_payment(&self, p: BeginPayment) -> BoxFuture<'_, StoreResult<()>>;
-    /// Applies a gateway event in one transaction with its record: a
-    /// duplicate event id changes nothing.
-    fn apply_payment(&self, e: PaymentEvent) -> BoxFuture<'_, StoreResult<PaymentOutcome>>;
     /// Seats of an event that are sold, or held by a hold still open at `now`.
     fn seat_claims_of_event<'a>(
         &'a self,

@@ -5,6 +5,60 @@
 //! the conditional update on `codes.uses` (backed by its CHECK) and the
 //! partial unique index allowing one open hold per buyer and event.
 
+/// Which orders a release ends, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Release {
+    /// A hold past its end becomes `expired`. Holds whose payment started
+    /// are left to the payment sweeper, which asks the gateway first.
+    Lapsed,
+    /// A hold the buyer lets go of (or replaces) becomes `cancelled`.
+    Cancel,
+    /// A hold whose payment started and whose session can no longer be paid
+    /// becomes `expired`, whatever its end says.
+    PaymentEnded,
+    /// A hold whose payment started and whose end passed becomes `expired`.
+    PaymentLapsed,
+}
+
+impl Release {
+    /// The conditional status update (`$1` order id, `$2` now).
+    pub(crate) const fn sql(self) -> &'static str {
+        match self {
+            Release::Lapsed => {
+                "UPDATE orders SET status = 'expired', updated_at = $2
+                 WHERE id = $1 AND status = 'reserved' AND expires_at <= $2"
+            }
+            Release::Cancel => {
+                "UPDATE orders SET status = 'cancelled', updated_at = $2
+                 WHERE id = $1 AND status = 'reserved'"
+            }
+            Release::PaymentEnded => {
+                "UPDATE orders SET status = 'expired', updated_at = $2
+                 WHERE id = $1 AND status = 'pending_payment'"
+            }
+            Release::PaymentLapsed => {
+                "UPDATE orders SET status = 'expired', updated_at = $2
+                 WHERE id = $1 AND status = 'pending_payment' AND expires_at <= $2"
+            }
+        }
+    }
+}
+
+/// SQL for "this order (alias `o`) holds its stock at `$n`": a hold still
+/// within its end, or one whose payment started (until the gateway's answer
+/// is in, however late).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! holds_stock_sql {
+    ($now:literal) => {
+        concat!(
+            "(o.status = 'pending_payment' OR (o.status = 'reserved' AND o.expires_at > ",
+            $now,
+            "))"
+        )
+    };
+}
+
 /// What a test-only race-sanity twin read before its transaction.
 #[derive(Default)]
 #[allow(dead_code)]
@@ -22,29 +76,20 @@ pub(crate) struct RaceTwin {
 macro_rules! impl_order_store {
     ($store:ty) => {
         impl $store {
-            /// Ends the given open orders inside the caller's transaction and
-            /// gives back everything they hold: units to every quota their
-            /// tiers draw on, seat claims, and the reserved code use.
-            ///
-            /// `expired_only` ends only holds past `expires_at` (to `expired`);
-            /// otherwise a `reserved` hold is ended at once (to `cancelled`).
-            /// The conditional status update makes a second release a no-op.
+            /// Ends the given orders inside the caller's transaction and gives
+            /// back everything they hold: units to every quota their tiers
+            /// draw on, seat claims, and the reserved code use. Only orders in
+            /// the state `mode` names are ended (the conditional status
+            /// update), so a second release is a no-op.
             async fn release_orders_in(
                 tx: &mut sqlx::Transaction<'static, Db>,
                 order_ids: &[String],
                 now: i64,
-                expired_only: bool,
+                mode: $crate::store::orders_sql::Release,
             ) -> Result<u64, sqlx::Error> {
                 let mut released = 0;
                 for id in order_ids {
-                    let sql = if expired_only {
-                        "UPDATE orders SET status = 'expired', updated_at = $2
-                         WHERE id = $1 AND status IN ('reserved', 'pending_payment') AND expires_at <= $2"
-                    } else {
-                        "UPDATE orders SET status = 'cancelled', updated_at = $2
-                         WHERE id = $1 AND status = 'reserved'"
-                    };
-                    let done = sqlx::query(sql).bind(id).bind(now).execute(&mut **tx).await?;
+                    let done = sqlx::query(mode.sql()).bind(id).bind(now).execute(&mut **tx).await?;
                     if done.rows_affected() == 0 {
                         continue;
                     }
@@ -134,11 +179,10 @@ macro_rules! impl_order_store {
                         twin.levels.insert(q.to_owned(), level);
                     }
                     for s in seats {
-                        let (n,): (i64,) = sqlx::query_as(
+                        let (n,): (i64,) = sqlx::query_as(concat!(
                             "SELECT COUNT(*) FROM order_items oi JOIN orders o ON o.id = oi.order_id
-                             WHERE oi.seat_id = $1 AND (o.status = 'paid'
-                                   OR (o.status IN ('reserved', 'pending_payment') AND o.expires_at > $2))",
-                        )
+                             WHERE oi.seat_id = $1 AND (o.status = 'paid' OR ", $crate::holds_stock_sql!("$2"), ")",
+                        ))
                         .bind(&s.seat_id)
                         .bind(now)
                         .fetch_one(&self.pool)
@@ -299,8 +343,7 @@ macro_rules! impl_order_store {
                         "SELECT DISTINCT o.id FROM orders o
                          JOIN order_items oi ON oi.order_id = o.id
                          JOIN tier_quotas tq ON tq.tier_id = oi.tier_id
-                         WHERE tq.quota_id = $1 AND o.status IN ('reserved', 'pending_payment')
-                           AND o.expires_at <= $2",
+                         WHERE tq.quota_id = $1 AND o.status = 'reserved' AND o.expires_at <= $2",
                     )
                     .bind(quota)
                     .bind(now)
@@ -311,8 +354,7 @@ macro_rules! impl_order_store {
                 for seat in seats {
                     let ids: Vec<(String,)> = sqlx::query_as(
                         "SELECT o.id FROM seat_claims sc JOIN orders o ON o.id = sc.order_id
-                         WHERE sc.seat_id = $1 AND o.status IN ('reserved', 'pending_payment')
-                           AND o.expires_at <= $2",
+                         WHERE sc.seat_id = $1 AND o.status = 'reserved' AND o.expires_at <= $2",
                     )
                     .bind(&seat.seat_id)
                     .bind(now)
@@ -376,10 +418,12 @@ macro_rules! impl_order_store {
                     total_minor: Option<i64>,
                     paid_at: Option<i64>,
                     payment_url: Option<String>,
+                    payment_session_id: Option<String>,
                 }
                 let sql = format!(
                     "SELECT o.id, o.user_id, o.event_id, e.title, e.slug, e.starts_at, e.time_zone, o.status,
-                            o.currency, o.expires_at, o.created_at, c.code, o.total_minor, o.paid_at, o.payment_url
+                            o.currency, o.expires_at, o.created_at, c.code, o.total_minor, o.paid_at, o.payment_url,
+                            o.payment_session_id
                      FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN codes c ON c.id = o.code_id
                      WHERE {where_sql}
                      ORDER BY o.created_at DESC, o.id DESC LIMIT {limit}"
@@ -409,6 +453,7 @@ macro_rules! impl_order_store {
                         total_minor: r.total_minor,
                         paid_at: r.paid_at.map($crate::domain::Timestamp::from_millis),
                         payment_url: r.payment_url,
+                        payment_session_id: r.payment_session_id,
                     })
                     .collect())
             }
@@ -483,12 +528,12 @@ macro_rules! impl_order_store {
                         .fetch_optional(&mut *tx)
                         .await?;
                         if let Some((id,)) = &earlier {
-                            Self::release_orders_in(&mut tx, std::slice::from_ref(id), now, false).await?;
+                            Self::release_orders_in(&mut tx, std::slice::from_ref(id), now, $crate::store::orders_sql::Release::Cancel).await?;
                         }
 
                         // 2. Expired holds on these quotas and seats stop counting now.
                         let expired = Self::lapsed_holders(&mut tx, demand.keys().copied(), &hold.seats, now).await?;
-                        Self::release_orders_in(&mut tx, &expired, now, true).await?;
+                        Self::release_orders_in(&mut tx, &expired, now, $crate::store::orders_sql::Release::Lapsed).await?;
 
                         // 3. The order itself (seat claims and items refer to it).
                         sqlx::query(
@@ -590,14 +635,14 @@ macro_rules! impl_order_store {
                     self.with_retry(|| async move {
                         let mut tx = self.begin_write().await?;
                         let ids: Vec<(String,)> = sqlx::query_as(
-                            "SELECT id FROM orders WHERE status IN ('reserved', 'pending_payment') AND expires_at <= $1
+                            "SELECT id FROM orders WHERE status = 'reserved' AND expires_at <= $1
                              ORDER BY id LIMIT 500",
                         )
                         .bind(now.as_millis())
                         .fetch_all(&mut *tx)
                         .await?;
                         let ids: Vec<String> = ids.into_iter().map(|(id,)| id).collect();
-                        let n = Self::release_orders_in(&mut tx, &ids, now.as_millis(), true).await?;
+                        let n = Self::release_orders_in(&mut tx, &ids, now.as_millis(), $crate::store::orders_sql::Release::Lapsed).await?;
                         tx.commit().await?;
                         Ok(n)
                     })
@@ -623,9 +668,9 @@ macro_rules! impl_order_store {
                         }
                         // A hold already past its end is expired, not cancelled.
                         let ids = [order.as_str().to_owned()];
-                        let expired = Self::release_orders_in(&mut tx, &ids, now.as_millis(), true).await?;
+                        let expired = Self::release_orders_in(&mut tx, &ids, now.as_millis(), $crate::store::orders_sql::Release::Lapsed).await?;
                         let cancelled = if expired == 0 {
-                            Self::release_orders_in(&mut tx, &ids, now.as_millis(), false).await?
+                            Self::release_orders_in(&mut tx, &ids, now.as_millis(), $crate::store::orders_sql::Release::Cancel).await?
                         } else {
                             0
                         };
@@ -711,126 +756,18 @@ macro_rules! impl_order_store {
                 })
             }
 
-            fn begin_payment(
-                &self,
-                p: $crate::store::orders::BeginPayment,
-            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<()>> {
-                Box::pin(async move {
-                    let p = &p;
-                    self.with_retry(|| async move {
-                        let mut tx = self.begin_write().await?;
-                        let r = sqlx::query(
-                            "UPDATE orders SET status = 'pending_payment', expires_at = $4, payment_session_id = $5,
-                                    payment_url = $6, updated_at = $3
-                             WHERE id = $1 AND user_id = $2 AND status = 'reserved' AND expires_at > $3
-                               AND total_minor > 0",
-                        )
-                        .bind(p.order_id.as_str())
-                        .bind(p.user_id.as_str())
-                        .bind(p.now.as_millis())
-                        .bind(p.expires_at.as_millis())
-                        .bind(&p.session_id)
-                        .bind(&p.session_url)
-                        .execute(&mut *tx)
-                        .await?;
-                        if r.rows_affected() == 0 {
-                            return Err($crate::store::StoreError::Refused(
-                                "This hold has ended or its payment has already started.".into(),
-                            ));
-                        }
-                        tx.commit().await?;
-                        Ok(())
-                    })
-                    .await
-                })
-            }
-
-            fn apply_payment(
-                &self,
-                e: $crate::store::orders::PaymentEvent,
-            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::orders::PaymentOutcome>> {
-                use $crate::store::orders::PaymentOutcome;
-                Box::pin(async move {
-                    let e = &e;
-                    self.with_retry(|| async move {
-                        let mut tx = self.begin_write().await?;
-                        let order: Option<(String, Option<String>)> =
-                            sqlx::query_as("SELECT status, payment_session_id FROM orders WHERE id = $1")
-                                .bind(&e.order_id)
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                        let outcome = match &order {
-                            None => PaymentOutcome::Recorded,
-                            Some((_, session)) if session.as_deref() != Some(e.session_id.as_str()) => {
-                                PaymentOutcome::Recorded
-                            }
-                            Some(_) if !e.paid => PaymentOutcome::Recorded,
-                            Some((status, _)) if status == "paid" => PaymentOutcome::AlreadyPaid,
-                            Some((status, _)) if status == "reserved" || status == "pending_payment" => {
-                                PaymentOutcome::Paid
-                            }
-                            Some(_) => PaymentOutcome::Late,
-                        };
-                        // The event's record comes first: a duplicate stops here.
-                        let recorded = sqlx::query(
-                            "INSERT INTO payment_events (id, order_id, kind, outcome, created_at)
-                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-                        )
-                        .bind(&e.event_id)
-                        .bind(order.as_ref().map(|_| e.order_id.as_str()))
-                        .bind(&e.kind)
-                        .bind(format!("{outcome:?}").to_lowercase())
-                        .bind(e.now.as_millis())
-                        .execute(&mut *tx)
-                        .await?;
-                        if recorded.rows_affected() == 0 {
-                            return Ok(PaymentOutcome::Duplicate);
-                        }
-                        match outcome {
-                            PaymentOutcome::Paid => {
-                                Self::pay_in(&mut tx, &e.order_id, e.now, &e.on_paid).await?;
-                            }
-                            PaymentOutcome::Late => {
-                                // A cancelled order is never revived: it stays
-                                // cancelled and the money goes back, once.
-                                sqlx::query("UPDATE orders SET status = 'cancelled', updated_at = $2 WHERE id = $1")
-                                    .bind(&e.order_id)
-                                    .bind(e.now.as_millis())
-                                    .execute(&mut *tx)
-                                    .await?;
-                                if let Some(job) = &e.on_late {
-                                    Self::enqueue_in(&mut tx, job, e.now).await?;
-                                }
-                            }
-                            _ => {}
-                        }
-                        if matches!(outcome, PaymentOutcome::Paid | PaymentOutcome::Late) {
-                            sqlx::query("UPDATE orders SET payment_ref = $2 WHERE id = $1")
-                                .bind(&e.order_id)
-                                .bind(&e.payment_ref)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        tx.commit().await?;
-                        Ok(outcome)
-                    })
-                    .await
-                })
-            }
-
             fn seat_claims_of_event<'a>(
                 &'a self,
                 event: &'a $crate::domain::EventId,
                 now: $crate::domain::Timestamp,
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Vec<$crate::store::orders::SeatClaim>>> {
                 Box::pin(async move {
-                    Ok(sqlx::query_as(
+                    Ok(sqlx::query_as(concat!(
                         "SELECT sc.seat_id, sc.order_id, (o.status = 'paid') AS sold
                          FROM seat_claims sc JOIN orders o ON o.id = sc.order_id
-                         WHERE sc.event_id = $1
-                           AND (o.status = 'paid' OR (o.status IN ('reserved', 'pending_payment') AND o.expires_at > $2))
+                         WHERE sc.event_id = $1 AND (o.status = 'paid' OR ", $crate::holds_stock_sql!("$2"), ")
                          ORDER BY sc.seat_id",
-                    )
+                    ))
                     .bind(event.as_str())
                     .bind(now.as_millis())
                     .fetch_all(&self.pool)

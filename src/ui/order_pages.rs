@@ -13,7 +13,9 @@ use super::{
 use crate::{
     i18n::*,
     server_fns::{
-        orders::{CheckoutDetails, ReleaseHold, SimAct, get_order, my_orders, sim_session},
+        orders::{
+            CheckoutDetails, ReleaseHold, ResumePayment, SimAct, get_order, my_orders, sim_session,
+        },
         views::OrderView,
     },
 };
@@ -126,6 +128,13 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
                     {t!(i18n, awaiting_payment)} " "
                     {order.payment_url.clone().map(|u| view! { <a href=u data-testid="continue-payment" class="font-medium">{t!(i18n, continue_payment)}</a> })}
                 </p>
+                {order.payment_url.is_none().then(|| view! {
+                    // The gateway did not answer when payment started: try again.
+                    <form method="post" action=ResumePayment::PATH class="mt-2">
+                        <input type="hidden" name="id" value=order.id.clone() />
+                        <button type="submit" data-testid="resume-payment" class="rounded bg-indigo-700 px-4 py-2 font-medium text-white">{t!(i18n, continue_payment)}</button>
+                    </form>
+                })}
             })}
             {open.then(|| view! {
                 <form method="post" action=ReleaseHold::PATH class="mt-4">
@@ -171,7 +180,7 @@ fn DetailsStep(order: OrderView) -> impl IntoView {
 }
 
 /// `/pay/sim/:session`: the simulated gateway's hosted page (development
-/// only): pay, or go back without paying.
+/// only): pay, have the card declined, or go back without paying.
 #[component]
 pub fn SimulatedPayPage() -> impl IntoView {
     let i18n = use_i18n();
@@ -197,6 +206,11 @@ pub fn SimulatedPayPage() -> impl IntoView {
                                     <input type="hidden" name="session" value=session() />
                                     <input type="hidden" name="action" value="pay" />
                                     <button type="submit" data-testid="sim-pay-button" class="rounded bg-indigo-700 px-4 py-2 font-medium text-white">{t!(i18n, sim_pay)}</button>
+                                </form>
+                                <form method="post" action=SimAct::PATH>
+                                    <input type="hidden" name="session" value=session() />
+                                    <input type="hidden" name="action" value="fail" />
+                                    <button type="submit" data-testid="sim-fail" class="rounded border border-rose-400 px-4 py-2 text-rose-800">{t!(i18n, sim_fail)}</button>
                                 </form>
                                 <form method="post" action=SimAct::PATH>
                                     <input type="hidden" name="session" value=session() />

@@ -43,7 +43,10 @@ fn confirmations(app: &TestApp) -> usize {
 }
 
 async fn a_free_order_is_paid_at_checkout_and_confirmed_once(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // Stripe is configured, and never called.
+    let (app, stripe) =
+        crate::fake_stripe::spawn_with_stripe(backend, crate::helpers::SpawnOptions::default())
+            .await;
     let fx = fixture(app.store(), app.now(), 10, 0, 0).await;
     let client = buyer(&app, "free").await;
     let (_, order) = post_hold(&app, &client, ga(&fx, 2)).await;
@@ -80,11 +83,15 @@ async fn a_free_order_is_paid_at_checkout_and_confirmed_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(del.status(), 409);
+    assert_eq!(stripe.requests(), Vec::<String>::new(), "no gateway call");
     app.finish().await;
 }
 
 async fn a_hundred_percent_code_makes_the_order_free(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // Stripe is configured, and never called.
+    let (app, stripe) =
+        crate::fake_stripe::spawn_with_stripe(backend, crate::helpers::SpawnOptions::default())
+            .await;
     let fx = fixture(app.store(), app.now(), 10, 250_000, 0).await;
     crate::helpers::create_code(
         &app,
@@ -116,6 +123,7 @@ async fn a_hundred_percent_code_makes_the_order_free(backend: Backend) {
     assert_all_invariants(&app.db).await;
     app.run_jobs().await;
     assert_eq!(confirmations(&app), 1);
+    assert_eq!(stripe.requests(), Vec::<String>::new(), "no gateway call");
     app.finish().await;
 }
 

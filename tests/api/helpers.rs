@@ -186,6 +186,8 @@ pub struct SpawnOptions {
     pub env: Vec<(&'static str, String)>,
     /// The test holds [`big_test_permit`] (it runs alone).
     pub alone: bool,
+    /// The app's clock (shared with a fake that must agree on "now").
+    pub clock: Option<Arc<SystemClock>>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -222,7 +224,8 @@ pub async fn spawn_app_with(backend: Backend, opts: SpawnOptions) -> TestApp {
         max_connections: 8,
         ..StoreOptions::default()
     });
-    let state = admit::startup::build_state(config, Arc::new(SystemClock::new()), store_opts)
+    let clock = opts.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+    let state = admit::startup::build_state(config, clock, store_opts)
         .await
         .expect("state");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

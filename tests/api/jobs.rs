@@ -10,6 +10,11 @@ use crate::{
     helpers::{Backend, SpawnOptions, raw_i64, spawn_app, spawn_app_with},
 };
 
+/// The configured job lease.
+fn lease(app: &crate::helpers::TestApp) -> Duration {
+    Duration::from_secs(u64::from(app.state.config.settings.job_lease_secs))
+}
+
 both_backends!(
     a_failing_job_is_retried_with_backoff_then_dead_lettered,
     two_instances_never_run_the_same_job_twice,
@@ -28,7 +33,8 @@ async fn the_cleanup_job_deletes_expired_sessions(backend: Backend) {
     // Idle past the session lifetime: the record is deleted in the background.
     app.advance(Duration::from_secs(15 * 86_400));
     jobs::schedule_periodic(&app.state).await.unwrap();
-    assert_eq!(app.run_jobs().await, 1);
+    // The cleanup and the payment reconciliation.
+    assert_eq!(app.run_jobs().await, 2);
 
     assert_eq!(raw_i64(&app.db, "SELECT COUNT(*) FROM sessions").await, 0);
     assert_eq!(app.get("/api/v1/user/me").await.status(), 401);
@@ -127,10 +133,10 @@ async fn periodic_jobs_are_scheduled_once_per_slot_across_instances(backend: Bac
     }
     assert_eq!(
         a.store().job_counts().await.unwrap().queued,
-        1,
-        "one cleanup per slot"
+        2,
+        "one cleanup and one reconciliation per slot"
     );
-    assert_eq!(a.run_jobs().await, 1);
+    assert_eq!(a.run_jobs().await, 2);
     let mut b = b;
     b.shutdown().await;
     drop(b);
@@ -146,23 +152,23 @@ async fn a_job_whose_worker_died_is_taken_again_after_its_lease(backend: Backend
     // A worker claims it and "crashes" (never reports back).
     let claimed = app
         .store()
-        .claim_job(app.now(), jobs::LEASE)
+        .claim_job(app.now(), lease(&app))
         .await
         .unwrap()
         .expect("claimed");
     assert!(
         app.store()
-            .claim_job(app.now(), jobs::LEASE)
+            .claim_job(app.now(), lease(&app))
             .await
             .unwrap()
             .is_none(),
         "leased job is not handed out"
     );
 
-    app.advance(jobs::LEASE + Duration::from_secs(1));
+    app.advance(lease(&app) + Duration::from_secs(1));
     let again = app
         .store()
-        .claim_job(app.now(), jobs::LEASE)
+        .claim_job(app.now(), lease(&app))
         .await
         .unwrap()
         .expect("taken again after the lease");
@@ -195,7 +201,8 @@ async fn the_cleanup_job_releases_expired_holds(backend: Backend) {
     app.advance(Duration::from_secs(15 * 60 + 1));
 
     jobs::schedule_periodic(&app.state).await.unwrap();
-    assert_eq!(app.run_jobs().await, 1);
+    // The cleanup and the payment reconciliation.
+    assert_eq!(app.run_jobs().await, 2);
 
     let (_, _, held) = crate::helpers::assert_quota_invariants(&app.db, &fx.quota).await;
     assert_eq!(held, 0, "the sweeper gave the stock back");

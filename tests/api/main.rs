@@ -9,6 +9,8 @@ mod banners;
 mod catalogue;
 mod checkout;
 mod config_doc;
+
+mod fake_stripe;
 mod holds;
 mod holds_race;
 mod jobs;
