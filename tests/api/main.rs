@@ -9,7 +9,7 @@ mod banners;
 mod catalogue;
 mod checkout;
 mod config_doc;
-
+mod crash;
 mod fake_stripe;
 mod holds;
 mod holds_race;
