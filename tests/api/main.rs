@@ -18,3 +18,4 @@ mod search;
 mod seats;
 mod smtp;
 mod store_contract;
+mod ticket_documents;
