@@ -27,7 +27,9 @@ export DEBIAN_FRONTEND=noninteractive
 FAST_INSTALL_ENV=(CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
 
 CARGO_LEPTOS_VERSION=0.3.11
-APT_PACKAGES=(chromium poppler-utils zbar-tools fonts-dejavu-core)
+# tesseract (with Vietnamese) and librsvg2-bin: the ticket document tests read names back by OCR
+# and scan the SVG QR code.
+APT_PACKAGES=(chromium poppler-utils zbar-tools fonts-dejavu-core tesseract-ocr tesseract-ocr-eng tesseract-ocr-vie librsvg2-bin)
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then SUDO=(sudo); fi

@@ -15,6 +15,7 @@ pub mod pricing;
 pub mod quantity;
 pub mod search;
 pub mod seats;
+pub mod ticket_code;
 pub mod time;
 
 pub use catalogue::{Availability, Category, EventStatus, QuotaLevel};

@@ -20,3 +20,4 @@ mod search;
 mod seats;
 mod smtp;
 mod store_contract;
+mod ticket_documents;
