@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, MultiPart},
+    message::{Attachment, Mailbox, MultiPart, header::ContentType},
 };
 
 use crate::store::BoxFuture;
@@ -22,6 +22,19 @@ pub struct OutgoingMail {
     pub text: String,
     /// HTML body (already escaped).
     pub html: String,
+    /// Files attached (tickets' PDFs, calendar entries).
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// A file attached to a message.
+#[derive(Clone, Debug)]
+pub struct MailAttachment {
+    /// The file name the recipient sees.
+    pub filename: String,
+    /// Its MIME type, e.g. `application/pdf`.
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// Sends mail.
@@ -35,14 +48,24 @@ fn build(from: &Mailbox, mail: &OutgoingMail) -> anyhow::Result<Message> {
         .to
         .parse()
         .with_context(|| "while parsing a recipient address")?;
+    let body = MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone());
+    let body = if mail.attachments.is_empty() {
+        body
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for a in &mail.attachments {
+            let kind = ContentType::parse(&a.content_type)
+                .with_context(|| format!("while reading the type of attachment {}", a.filename))?;
+            mixed =
+                mixed.singlepart(Attachment::new(a.filename.clone()).body(a.bytes.clone(), kind));
+        }
+        mixed
+    };
     Message::builder()
         .from(from.clone())
         .to(to)
         .subject(mail.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(
-            mail.text.clone(),
-            mail.html.clone(),
-        ))
+        .multipart(body)
         .context("while building an email")
 }
 

@@ -62,16 +62,25 @@ async fn run(state: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
         crate::services::mail::SEND_EMAIL => {
             let email: crate::services::mail::EmailJob =
                 serde_json::from_str(&job.payload).context("while reading an email job")?;
-            state
-                .mailer
-                .send(crate::services::mail::render(&email))
-                .await
+            let mail = crate::services::mail::prepare(state, &email).await?;
+            state.mailer.send(mail).await
         }
         crate::services::payments::REFUND_PAYMENT => {
             crate::services::payments::run_refund(state, &job.payload).await
         }
+        crate::services::tickets::ISSUE_TICKETS => {
+            crate::services::tickets::run_issue(state, &job.payload).await
+        }
         other => anyhow::bail!("unknown job kind {other:?}"),
     }
+}
+
+/// What happens when a job gives up for good, beyond dead-lettering it.
+async fn gave_up(state: &AppState, job: &ClaimedJob, error: &str) -> anyhow::Result<()> {
+    if job.kind == crate::services::tickets::ISSUE_TICKETS {
+        crate::services::tickets::issuance_gave_up(state, &job.payload, error).await?;
+    }
+    Ok(())
 }
 
 /// How far back reconciliation looks: three periods (so a missed run or two
@@ -101,6 +110,9 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<bool> {
         Err(e) => {
             let retry = if job.attempts >= job.max_attempts {
                 tracing::error!(error = ?e, "job failed for the last time; dead-lettered");
+                if let Err(e2) = gave_up(state, &job, &format!("{e:#}")).await {
+                    tracing::error!(error = ?e2, "could not record a dead-lettered job's follow-up");
+                }
                 JobRetry::Dead
             } else {
                 let delay = backoff(job.attempts, rand::random::<f64>());

@@ -135,7 +135,8 @@ fn bill_of(
 
 /// The jobs written in the same transaction that pays an order, whatever
 /// pays it (a free checkout, a webhook, the sweeper, reconciliation): the
-/// confirmation email, once per order (its dedupe key).
+/// confirmation email and the issuance of its tickets, each once per order
+/// (their dedupe keys).
 pub(crate) fn on_paid_jobs(
     state: &AppState,
     buyer_email: &str,
@@ -158,5 +159,8 @@ pub(crate) fn on_paid_jobs(
         state.now(),
     );
     confirmation.dedupe_key = Some(format!("order-confirmed:{}", order.id));
-    vec![confirmation]
+    vec![
+        confirmation,
+        crate::services::tickets::issue_job(&order.id, state.now()),
+    ]
 }

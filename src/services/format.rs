@@ -54,6 +54,19 @@ pub fn when(at: Timestamp, zone: &str, lang: Lang) -> String {
     }
 }
 
+/// The time of day of `at` in `zone` ("19:42"; "19.42" in Indonesian).
+pub fn time_of_day(at: Timestamp, zone: &str, lang: Lang) -> String {
+    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+    let Ok(ts) = JiffTs::from_millisecond(at.as_millis()) else {
+        return String::new();
+    };
+    let z = ts.to_zoned(tz);
+    match lang {
+        Lang::En => format!("{:02}:{:02}", z.hour(), z.minute()),
+        Lang::Id => format!("{:02}.{:02}", z.hour(), z.minute()),
+    }
+}
+
 /// The zone's abbreviation (WIB, CET…), or `GMT+8` where the database only
 /// has a numeric one.
 fn zone_label(abbrev: &str, offset_secs: i32) -> String {

@@ -28,6 +28,32 @@ pub enum Template {
     StaffInvitation,
     /// An order is paid (`event`, `when`, `tickets`, `total`, `url`).
     OrderConfirmed,
+    /// The buyer's tickets, attached (`event`, `when`, `tickets`, `url`).
+    TicketsIssued,
+    /// One attendee's ticket, attached (`name`, `event`, `when`, `buyer`).
+    TicketForAttendee,
+    /// Tickets could not be issued yet (`event`, `url`).
+    TicketsDelayed,
+    /// A ticket was replaced by a new one, attached (`name`, `event`, `when`).
+    TicketReissued,
+    /// An order was refunded by the organizer (`event`, `total`).
+    OrderRefunded,
+}
+
+/// A file to attach, read from the file store when the message is sent (or
+/// given inline, for small text such as a calendar entry).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    /// The file name the recipient sees.
+    pub filename: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Where the bytes are (file store key)…
+    #[serde(default)]
+    pub file_key: Option<String>,
+    /// …or the text itself.
+    #[serde(default)]
+    pub inline: Option<String>,
 }
 
 /// The job payload.
@@ -41,6 +67,9 @@ pub struct EmailJob {
     pub template: Template,
     /// Template variables.
     pub vars: Value,
+    /// Files to attach.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
 }
 
 /// A `send_email` job for the outbox.
@@ -51,7 +80,8 @@ pub fn job(to: &str, lang: Lang, template: Template, vars: Value, now: Timestamp
             to: to.to_owned(),
             lang,
             template,
-            vars
+            vars,
+            attachments: Vec::new(),
         }),
         run_at: now,
         dedupe_key: None,
@@ -65,6 +95,33 @@ fn var<'a>(vars: &'a Value, key: &str) -> &'a str {
 
 fn num(vars: &Value, key: &str) -> i64 {
     vars.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// Renders a job and loads its attachments from the file store. A missing
+/// file fails the job, so it is retried (the file may not be written yet).
+pub async fn prepare(
+    state: &crate::state::AppState,
+    job: &EmailJob,
+) -> anyhow::Result<OutgoingMail> {
+    let mut mail = render(job);
+    for a in &job.attachments {
+        let bytes = match (&a.file_key, &a.inline) {
+            (Some(key), _) => state
+                .files
+                .get(key)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("attachment {key} is not in the file store"))?,
+            (None, Some(text)) => text.clone().into_bytes(),
+            (None, None) => anyhow::bail!("attachment {} has no content", a.filename),
+        };
+        mail.attachments
+            .push(crate::integrations::mail::MailAttachment {
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                bytes,
+            });
+    }
+    Ok(mail)
 }
 
 /// Renders a job into a message: subject, text and HTML in its language.
@@ -158,6 +215,88 @@ pub fn render(job: &EmailJob) -> OutgoingMail {
                 format!("Pesanan Anda: {}", var(v, "url")),
             ],
         ),
+        (Template::TicketsIssued, Lang::En) => (
+            format!("Your e-tickets for {}", var(v, "event")),
+            vec![
+                format!("Your {} e-ticket(s) for {} are attached, with a calendar entry.", num(v, "tickets"), var(v, "event")),
+                format!("When: {}", var(v, "when")),
+                "Show the QR code at the door, on your phone or printed.".into(),
+                format!("Your tickets: {}", var(v, "url")),
+            ],
+        ),
+        (Template::TicketsIssued, Lang::Id) => (
+            format!("E-tiket Anda untuk {}", var(v, "event")),
+            vec![
+                format!("{} e-tiket Anda untuk {} terlampir, beserta entri kalender.", num(v, "tickets"), var(v, "event")),
+                format!("Waktu: {}", var(v, "when")),
+                "Tunjukkan kode QR di pintu masuk, di ponsel atau dicetak.".into(),
+                format!("Tiket Anda: {}", var(v, "url")),
+            ],
+        ),
+        (Template::TicketForAttendee, Lang::En) => (
+            format!("Your ticket for {}", var(v, "event")),
+            vec![
+                format!("Hi {},", var(v, "name")),
+                format!("{} bought you a ticket for {}. It is attached, with a calendar entry.", var(v, "buyer"), var(v, "event")),
+                format!("When: {}", var(v, "when")),
+                "Show the QR code at the door, on your phone or printed.".into(),
+            ],
+        ),
+        (Template::TicketForAttendee, Lang::Id) => (
+            format!("Tiket Anda untuk {}", var(v, "event")),
+            vec![
+                format!("Halo {},", var(v, "name")),
+                format!("{} membelikan Anda tiket untuk {}. Tiket terlampir, beserta entri kalender.", var(v, "buyer"), var(v, "event")),
+                format!("Waktu: {}", var(v, "when")),
+                "Tunjukkan kode QR di pintu masuk, di ponsel atau dicetak.".into(),
+            ],
+        ),
+        (Template::TicketsDelayed, Lang::En) => (
+            format!("Your tickets for {} will follow", var(v, "event")),
+            vec![
+                format!("Your order for {} is paid and safe.", var(v, "event")),
+                "We could not prepare your e-tickets yet. Our team has been told and will send them to you shortly; there is nothing you need to do.".into(),
+                format!("Your order: {}", var(v, "url")),
+            ],
+        ),
+        (Template::TicketsDelayed, Lang::Id) => (
+            format!("Tiket Anda untuk {} akan menyusul", var(v, "event")),
+            vec![
+                format!("Pesanan Anda untuk {} sudah dibayar dan aman.", var(v, "event")),
+                "E-tiket Anda belum dapat kami siapkan. Tim kami sudah diberi tahu dan akan segera mengirimkannya; Anda tidak perlu melakukan apa pun.".into(),
+                format!("Pesanan Anda: {}", var(v, "url")),
+            ],
+        ),
+        (Template::TicketReissued, Lang::En) => (
+            format!("Your new ticket for {}", var(v, "event")),
+            vec![
+                format!("Hi {},", var(v, "name")),
+                format!("Your ticket for {} was replaced by the organizer. The new one is attached; the old one no longer works.", var(v, "event")),
+                format!("When: {}", var(v, "when")),
+            ],
+        ),
+        (Template::TicketReissued, Lang::Id) => (
+            format!("Tiket baru Anda untuk {}", var(v, "event")),
+            vec![
+                format!("Halo {},", var(v, "name")),
+                format!("Tiket Anda untuk {} diganti oleh penyelenggara. Tiket baru terlampir; tiket lama tidak berlaku lagi.", var(v, "event")),
+                format!("Waktu: {}", var(v, "when")),
+            ],
+        ),
+        (Template::OrderRefunded, Lang::En) => (
+            format!("Your order for {} was refunded", var(v, "event")),
+            vec![
+                format!("The organizer refunded your order for {}: {} goes back to your payment method.", var(v, "event"), var(v, "total")),
+                "Its tickets no longer admit anyone.".into(),
+            ],
+        ),
+        (Template::OrderRefunded, Lang::Id) => (
+            format!("Pesanan Anda untuk {} dikembalikan dananya", var(v, "event")),
+            vec![
+                format!("Penyelenggara mengembalikan dana pesanan Anda untuk {}: {} dikembalikan ke metode pembayaran Anda.", var(v, "event"), var(v, "total")),
+                "Tiketnya tidak berlaku lagi.".into(),
+            ],
+        ),
     };
     let text = format!("{}\n\n-- admit\n", lines.join("\n\n"));
     let html = format!(
@@ -173,6 +312,7 @@ pub fn render(job: &EmailJob) -> OutgoingMail {
         subject,
         text,
         html,
+        attachments: Vec::new(),
     }
 }
 
@@ -187,6 +327,7 @@ mod tests {
             lang: Lang::Id,
             template: Template::VerifyEmail,
             vars: json!({"name": "<b>Dwi</b>", "code": "123456"}),
+            attachments: Vec::new(),
         };
         let m = render(&job);
         assert_eq!(m.subject, "Kode admit Anda: 123456");

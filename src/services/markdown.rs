@@ -15,6 +15,24 @@ pub fn to_safe_html(markdown: &str) -> String {
     sanitizer().clean(&raw).to_string()
 }
 
+/// The text of untrusted Markdown, without markup, for print (ticket terms):
+/// paragraphs and list items on their own lines, links as their text.
+pub fn to_plain_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Tag, TagEnd};
+    let mut out = String::with_capacity(markdown.len());
+    for event in pulldown_cmark::Parser::new(markdown) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak => out.push(' '),
+            Event::HardBreak => out.push('\n'),
+            Event::Start(Tag::Item) => out.push_str("• "),
+            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_)) => out.push('\n'),
+            _ => {}
+        }
+    }
+    out.trim_end().to_owned()
+}
+
 fn sanitizer() -> &'static ammonia::Builder<'static> {
     static CLEAN: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     CLEAN.get_or_init(|| {
@@ -46,6 +64,19 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .strip_comments(true);
         b
     })
+}
+
+#[cfg(test)]
+mod plain_tests {
+    #[test]
+    fn plain_text_keeps_words_and_drops_markup() {
+        assert_eq!(
+            super::to_plain_text(
+                "**No** refunds.\n\n- Bring ID\n- [Map](https://x.test) <script>x</script>"
+            ),
+            "No refunds.\n• Bring ID\n• Map"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -24,12 +24,15 @@ mod catalogue_sql;
 mod orders_sql;
 #[macro_use]
 mod payments_sql;
+#[macro_use]
+mod tickets_sql;
 pub mod accounts;
 pub mod catalogue;
 pub mod orders;
 pub mod payments;
 mod postgres;
 mod sqlite;
+pub mod tickets;
 
 pub use accounts::AccountStore;
 pub use catalogue::CatalogueStore;
@@ -42,6 +45,7 @@ pub use payments::{
     BeginPayment, LapsedPayment, PaymentEvent, PaymentOutcome, PaymentStart, PaymentStore,
     SimulatedSession,
 };
+pub use tickets::TicketStore;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -100,6 +104,9 @@ pub enum Conflict {
     /// The buyer took another hold on this event at the same instant.
     #[error("you are already taking tickets for this event in another window")]
     OpenHold,
+    /// The same ticket was scanned at the same instant elsewhere.
+    #[error("this ticket was scanned at the same moment elsewhere; scan it again")]
+    SimultaneousScan,
 }
 
 /// "Only 2 VIP tickets left", or that the tier is sold out.
@@ -439,7 +446,7 @@ pub struct JobCounts {
 /// The storage contract. Every method is one transaction. Account storage
 /// is a supertrait so each area keeps its own file.
 pub trait Store:
-    AccountStore + CatalogueStore + OrderStore + PaymentStore + Send + Sync + 'static
+    AccountStore + CatalogueStore + OrderStore + PaymentStore + TicketStore + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

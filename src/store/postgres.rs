@@ -105,3 +105,4 @@ impl_account_store!(PgStore);
 impl_catalogue_store!(PgStore);
 impl_order_store!(PgStore);
 impl_payment_store!(PgStore);
+impl_ticket_store!(PgStore);

@@ -111,3 +111,4 @@ impl_account_store!(SqliteStore);
 impl_catalogue_store!(SqliteStore);
 impl_order_store!(SqliteStore);
 impl_payment_store!(SqliteStore);
+impl_ticket_store!(SqliteStore);
