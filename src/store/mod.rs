@@ -22,10 +22,13 @@ mod accounts_sql;
 mod catalogue_sql;
 #[macro_use]
 mod orders_sql;
+#[macro_use]
+mod security_sql;
 pub mod accounts;
 pub mod catalogue;
 pub mod orders;
 mod postgres;
+pub mod security;
 mod sqlite;
 
 pub use accounts::AccountStore;
@@ -35,6 +38,7 @@ pub use orders::{
     Attendee, BeginPayment, Checkout, CheckoutOutcome, HoldCode, HoldLine, HoldReceipt, HoldSeat,
     OrderStore, PaymentEvent, PaymentOutcome, TakeHold,
 };
+pub use security::SecurityStore;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -431,7 +435,9 @@ pub struct JobCounts {
 
 /// The storage contract. Every method is one transaction. Account storage
 /// is a supertrait so each area keeps its own file.
-pub trait Store: AccountStore + CatalogueStore + OrderStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + CatalogueStore + OrderStore + SecurityStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Checks the database answers (readiness).

@@ -104,3 +104,4 @@ impl_store!(PgStore);
 impl_account_store!(PgStore);
 impl_catalogue_store!(PgStore);
 impl_order_store!(PgStore);
+impl_security_store!(PgStore);

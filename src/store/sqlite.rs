@@ -110,3 +110,4 @@ impl_store!(SqliteStore);
 impl_account_store!(SqliteStore);
 impl_catalogue_store!(SqliteStore);
 impl_order_store!(SqliteStore);
+impl_security_store!(SqliteStore);

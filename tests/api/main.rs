@@ -4,17 +4,23 @@
 mod helpers;
 
 mod accounts;
+mod audit;
 mod authz;
 mod banners;
 mod catalogue;
 mod checkout;
 mod config_doc;
+mod google;
 mod holds;
 mod holds_race;
 mod jobs;
+mod limits;
 mod pages;
+mod passwords;
 mod payments;
+mod privacy;
 mod search;
 mod seats;
 mod smtp;
 mod store_contract;
+mod tokens;
