@@ -282,8 +282,8 @@ pub trait SecurityStore: Send + Sync {
     /// Resolves a verified external login: the linked account, or links a
     /// verified email to its account (an unverified account is taken over:
     /// its password and sessions end, as whoever set them never proved the
-    /// address), or creates a new account. Writes `audit` (with the
-    /// account filled in) in the same transaction.
+    /// address), or creates a new account. When it links or creates, it
+    /// writes `audit` (with the account filled in) in the same transaction.
     fn external_login(
         &self,
         login: ExternalLogin,
