@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/account") view=account_pages::AccountPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer") view=account_pages::OrganizerPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/apply") view=account_pages::ApplyPage ssr=SsrMode::Async />
+                        <Route path=path!("/organizer/api-keys/:org") view=security_pages::ApiKeysPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/events/new") view=organizer_pages::NewEventPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/events/:id") view=organizer_pages::ManageEventPage ssr=SsrMode::Async />
                         <Route path=path!("/orders") view=order_pages::MyOrdersPage ssr=SsrMode::Async />

@@ -332,14 +332,15 @@ async fn verify_email(
 
 /// Sends a new verification code.
 #[utoipa::path(post, path = "/api/v1/auth/resend-code",
-    responses((status = 204), (status = 401, body = ErrorView), (status = 422, body = ErrorView)))]
+    responses((status = 204), (status = 401, body = ErrorView), (status = 422, body = ErrorView), (status = 429, body = ErrorView)))]
 async fn resend_code(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
 ) -> Response {
     let result = async {
         let viewer = who.require_user()?;
-        accounts::resend_verification(&state, &viewer.account).await
+        accounts::resend_verification(&state, &viewer.account, ip).await
     };
     no_content(result.await)
 }

@@ -182,7 +182,7 @@ pub async fn resend_code() -> Result<(), ServerFnError> {
     let c = ssr::ctx().await?;
     let result = async {
         let viewer = c.who.require_user()?;
-        crate::services::accounts::resend_verification(&c.state, &viewer.account).await
+        crate::services::accounts::resend_verification(&c.state, &viewer.account, c.ip).await
     }
     .await;
     ssr::finish(result, "/verify?notice=sent", "/verify")
@@ -652,7 +652,8 @@ pub async fn create_api_key(
             .map_err(|e| crate::error::ServiceError::Internal(e.into()))
     }
     .await;
-    ssr::finish(result, "/organizer?notice=key_created", "/organizer")
+    let page = format!("/organizer/api-keys/{org_id}");
+    ssr::finish(result, &format!("{page}?notice=key_created"), &page)
 }
 
 /// Revokes an organization API key from the dashboard.
@@ -665,7 +666,8 @@ pub async fn revoke_api_key(org_id: String, key_id: String) -> Result<(), Server
         crate::services::api_keys::revoke(&c.state, &c.who, &org, &key_id).await
     }
     .await;
-    ssr::finish(result, "/organizer?notice=key_revoked", "/organizer")
+    let page = format!("/organizer/api-keys/{org_id}");
+    ssr::finish(result, &format!("{page}?notice=key_revoked"), &page)
 }
 
 /// An organization's API keys for the dashboard, with the secret of a key
@@ -679,6 +681,7 @@ pub async fn api_keys(org_id: String) -> Result<ApiKeysView, ServerFnError> {
     let keys = crate::services::api_keys::list(&c.state, &c.who, &org)
         .await
         .map_err(ssr::load_error)?;
+    // Shown once: reading it takes it out of the session.
     let new_secret = match c.session.get::<(String, String)>(NEW_KEY).await {
         Ok(Some((for_org, secret))) if for_org == org_id => {
             let _ = c.session.remove_value(NEW_KEY).await;

@@ -173,12 +173,17 @@ pub async fn sign_up(
 
 /// Sends a new verification code (the old one stops working).
 #[tracing::instrument(skip(state, account), fields(user = %account.id))]
-pub async fn resend_verification(state: &AppState, account: &Account) -> Result<(), ServiceError> {
+pub async fn resend_verification(
+    state: &AppState,
+    account: &Account,
+    ip: IpAddr,
+) -> Result<(), ServiceError> {
     if account.is_verified() {
         return Err(ServiceError::Invalid(
             "Your email address is already verified.".into(),
         ));
     }
+    limits::check(state, LimitedAction::SendCode, ip, Some(&account.email)).await?;
     let now = state.now();
     let code = new_code();
     let lang = Lang::parse(&account.locale).unwrap_or_default();

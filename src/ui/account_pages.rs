@@ -315,7 +315,11 @@ pub fn OrganizerPage() -> impl IntoView {
                                         </fieldset>
                                         <button type="submit" class=BUTTON>{t!(i18n, send_invitation)}</button>
                                     </form>
-                                    <super::security_pages::ApiKeysSection org_id=org.id.clone() />
+                                    <p class="mt-4 text-sm">
+                                        <a href=format!("/organizer/api-keys/{}", org.id) class="text-indigo-700 underline" data-testid="api-keys-link">
+                                            {t!(i18n, api_keys_title)}
+                                        </a>
+                                    </p>
                                 })}
                             </section>
                         }

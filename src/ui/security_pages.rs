@@ -234,71 +234,75 @@ pub fn AccountSections(me: MeView) -> impl IntoView {
     }
 }
 
-/// An organization's API keys on the dashboard (owners).
+/// `/organizer/api-keys/:org`: an organization's API keys (owners). A key
+/// just created is shown here once.
 #[component]
-pub fn ApiKeysSection(org_id: String) -> impl IntoView {
+pub fn ApiKeysPage() -> impl IntoView {
     let i18n = use_i18n();
-    let id = org_id.clone();
-    let data = Resource::new(move || id.clone(), api_keys);
+    let params = leptos_router::hooks::use_params_map();
+    let org = move || params.with(|p| p.get("org").unwrap_or_default());
+    // Created once per render: reading the new key's secret takes it out
+    // of the session.
+    let data = Resource::new(org, api_keys);
     view! {
-        <div class="mt-6 space-y-3" data-testid="api-keys">
-            <h3 class="font-medium">{t!(i18n, api_keys_title)}</h3>
-            <p class="text-sm text-slate-600">{t!(i18n, api_keys_intro)}</p>
+        <Title text="API keys — admit" />
+        <Flash />
+        <div class=CARD data-testid="api-keys">
+            <h1 class="text-2xl font-semibold mb-2">{t!(i18n, api_keys_title)}</h1>
+            <p class="mb-4 text-sm text-slate-600">{t!(i18n, api_keys_intro)}</p>
             <Suspense>
-                {move || {
-                    let org_id = org_id.clone();
-                    Suspend::new(async move {
-                        match data.await {
-                            Err(_) => ().into_any(),
-                            Ok(v) => view! {
-                                {v.new_secret.map(|secret| view! {
-                                    <div class="rounded bg-amber-50 p-3 text-sm" role="status">
-                                        <p class="font-medium">{t!(i18n, api_key_shown_once)}</p>
-                                        <code class="break-all" data-testid="new-api-key">{secret}</code>
-                                    </div>
-                                })}
-                                <ul class="divide-y divide-slate-100 text-sm">
-                                    {v.keys.into_iter().map(|k| {
-                                        let org_id = org_id.clone();
-                                        view! {
-                                            <li class="flex items-center justify-between gap-3 py-2" data-testid="api-key">
-                                                <span>
-                                                    <strong>{k.name.clone()}</strong> " · " <code>{format!("{}…", k.prefix)}</code> " · " {k.scope.clone()}
-                                                    " · " {k.created.clone()}
-                                                    {(!k.last_used.is_empty()).then(|| format!(" · {} {}", t_string!(i18n, api_key_used), k.last_used))}
-                                                </span>
-                                                {if k.revoked {
-                                                    view! { <span class="text-slate-500">{t!(i18n, api_key_revoked)}</span> }.into_any()
-                                                } else {
-                                                    view! {
-                                                        <form method="post" action=RevokeApiKey::PATH>
-                                                            <input type="hidden" name="org_id" value=org_id />
-                                                            <input type="hidden" name="key_id" value=k.id.clone() />
-                                                            <button type="submit" class="text-red-700 underline">{t!(i18n, revoke)}</button>
-                                                        </form>
-                                                    }.into_any()
-                                                }}
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ul>
-                                <form method="post" action=CreateApiKey::PATH class="flex flex-wrap items-end gap-2" data-testid="api-key-form">
-                                    <input type="hidden" name="org_id" value=org_id.clone() />
-                                    <label class="text-sm">{t!(i18n, api_key_name)}
-                                        <input name="name" required class="block rounded border border-slate-300 px-2 py-1" />
-                                    </label>
-                                    <label class="text-sm">{t!(i18n, api_key_scope)}
-                                        <select name="scope" class="block rounded border border-slate-300 px-2 py-1">
-                                            <option value="read">{t!(i18n, scope_read)}</option>
-                                            <option value="read_write">{t!(i18n, scope_read_write)}</option>
-                                        </select>
-                                    </label>
-                                    <button type="submit" class=BUTTON_LIGHT>{t!(i18n, create_api_key)}</button>
-                                </form>
-                            }.into_any(),
-                        }
-                    })
-                }}
+                {move || Suspend::new(async move {
+                    let org_id = org();
+                    match data.await {
+                        Err(e) => super::account_pages::refusal(&e),
+                        Ok(v) => view! {
+                            {v.new_secret.map(|secret| view! {
+                                <div class="mb-4 rounded bg-amber-50 p-3 text-sm" role="status">
+                                    <p class="font-medium">{t!(i18n, api_key_shown_once)}</p>
+                                    <code class="break-all" data-testid="new-api-key">{secret}</code>
+                                </div>
+                            })}
+                            <ul class="divide-y divide-slate-100 text-sm">
+                                {v.keys.into_iter().map(|k| {
+                                    let org_id = org_id.clone();
+                                    view! {
+                                        <li class="flex items-center justify-between gap-3 py-2" data-testid="api-key">
+                                            <span>
+                                                <strong>{k.name.clone()}</strong> " · " <code>{format!("{}…", k.prefix)}</code> " · " {k.scope.clone()}
+                                                " · " {k.created.clone()}
+                                                {(!k.last_used.is_empty()).then(|| format!(" · {} {}", t_string!(i18n, api_key_used), k.last_used))}
+                                            </span>
+                                            {if k.revoked {
+                                                view! { <span class="text-slate-500">{t!(i18n, api_key_revoked)}</span> }.into_any()
+                                            } else {
+                                                view! {
+                                                    <form method="post" action=RevokeApiKey::PATH>
+                                                        <input type="hidden" name="org_id" value=org_id />
+                                                        <input type="hidden" name="key_id" value=k.id.clone() />
+                                                        <button type="submit" class="text-red-700 underline">{t!(i18n, revoke)}</button>
+                                                    </form>
+                                                }.into_any()
+                                            }}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            <form method="post" action=CreateApiKey::PATH class="mt-4 flex flex-wrap items-end gap-2" data-testid="api-key-form">
+                                <input type="hidden" name="org_id" value=org_id.clone() />
+                                <label class="text-sm">{t!(i18n, api_key_name)}
+                                    <input name="name" required class="block rounded border border-slate-300 px-2 py-1" />
+                                </label>
+                                <label class="text-sm">{t!(i18n, api_key_scope)}
+                                    <select name="scope" class="block rounded border border-slate-300 px-2 py-1">
+                                        <option value="read">{t!(i18n, scope_read)}</option>
+                                        <option value="read_write">{t!(i18n, scope_read_write)}</option>
+                                    </select>
+                                </label>
+                                <button type="submit" class=BUTTON_LIGHT>{t!(i18n, create_api_key)}</button>
+                            </form>
+                        }.into_any(),
+                    }
+                })}
             </Suspense>
         </div>
     }

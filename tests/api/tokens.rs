@@ -16,6 +16,7 @@ both_backends!(
     a_token_login_sets_no_cookie_and_bearer_requests_ignore_cookies_and_csrf,
     a_read_only_key_reads_but_cannot_write_and_a_revoked_key_fails_at_once,
     api_keys_act_only_for_their_organization_and_never_as_a_person,
+    the_dashboard_shows_a_new_key_once_and_revokes_it,
 );
 
 /// A plain HTTP client with no cookie jar (what an app uses).
@@ -417,6 +418,89 @@ async fn api_keys_act_only_for_their_organization_and_never_as_a_person(backend:
         &app,
         "/api/v1/user/me",
         "admit_forged",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 401);
+    app.finish().await;
+}
+
+async fn the_dashboard_shows_a_new_key_once_and_revokes_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    admit::services::seed::seed(&app.state).await.unwrap();
+    app.sign_in_as(&app.client, "owner@jakarta-live.test").await;
+    let org = raw_text(
+        &app.db,
+        "SELECT id FROM organizations WHERE slug = 'jakarta-live'",
+    )
+    .await;
+    let r = app
+        .client
+        .post(format!("{}/_fn/organizer/api_key_create", app.url))
+        .header("accept", "text/html")
+        .form(&[
+            ("org_id", org.as_str()),
+            ("name", "Box office"),
+            ("scope", "read_write"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let page = format!("/organizer/api-keys/{org}");
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("{page}?notice=key_created")
+    );
+    let (status, html) = app.get_text(&format!("{page}?notice=key_created")).await;
+    assert_eq!(status, 200);
+    let at = html
+        .find("data-testid=\"new-api-key\"")
+        .expect("the new key is shown");
+    let start = at + html[at..].find('>').unwrap() + 1;
+    let secret: String = html[start..].chars().take_while(|c| *c != '<').collect();
+    assert!(secret.starts_with("admit_"), "{secret}");
+    let (_, again) = app.get_text(&page).await;
+    assert!(again.contains("data-testid=\"api-key\""));
+    assert!(
+        !again.contains(&secret),
+        "shown once, on the page after creating it"
+    );
+    assert!(again.contains("Box office"));
+    let r = keyed(
+        reqwest::Method::GET,
+        &app,
+        &format!("/api/v1/organizations/{org}"),
+        &secret,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "the key shown works");
+    let key_id = raw_text(&app.db, "SELECT id FROM api_keys").await;
+    let r = app
+        .client
+        .post(format!("{}/_fn/organizer/api_key_revoke", app.url))
+        .header("accept", "text/html")
+        .form(&[("org_id", org.as_str()), ("key_id", key_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("{page}?notice=key_revoked")
+    );
+    let (_, dashboard) = app.get_text("/organizer").await;
+    assert!(
+        dashboard.contains(&format!("href=\"{page}\"")),
+        "the dashboard links to the keys"
+    );
+    let r = keyed(
+        reqwest::Method::GET,
+        &app,
+        &format!("/api/v1/organizations/{org}"),
+        &secret,
     )
     .send()
     .await
