@@ -9,19 +9,32 @@ export ADMIT_DATA_DIR="$work/data"
 export ADMIT_SITE_ADDR="127.0.0.1:$port"
 export ADMIT_PUBLIC_URL="http://127.0.0.1:$port"
 export ADMIT_LOG="warn,admit=info"
-./target/debug/admit seed
-./target/debug/admit serve > "$work/server.log" 2>&1 &
-server=$!
+server=""
+fake=""
 cleanup() {
-  kill -TERM "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
+  for pid in $server $fake; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in $server $fake; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
+# "Sign in with Google" against the fake OpenID provider of the test-hooks
+# build, on the next port.
+fake_port=$((port + 1))
+export ADMIT_GOOGLE_CLIENT_ID="admit-e2e.apps.googleusercontent.com"
+export ADMIT_GOOGLE_CLIENT_SECRET="admit-e2e-secret"
+export ADMIT_GOOGLE_ISSUER_URL="http://127.0.0.1:$fake_port"
+./target/debug/admit fake-oidc --addr "127.0.0.1:$fake_port" \
+  --client-id "$ADMIT_GOOGLE_CLIENT_ID" --client-secret "$ADMIT_GOOGLE_CLIENT_SECRET" \
+  --redirect-uri "$ADMIT_PUBLIC_URL/api/v1/auth/google/callback" > "$work/fake-oidc.log" 2>&1 &
+fake=$!
+./target/debug/admit seed
+./target/debug/admit serve > "$work/server.log" 2>&1 &
+server=$!
 export ADMIT_E2E_URL="http://127.0.0.1:$port"
 # The outbox worker writes every email as an .eml file here; the tests read them.
 export ADMIT_E2E_MAIL_DIR="$work/data/mail"
 if ! npm run --silent e2e; then
   echo "--- server log ---"; tail -n 50 "$work/server.log"
+  echo "--- fake OpenID provider log ---"; tail -n 20 "$work/fake-oidc.log"
   exit 1
 fi

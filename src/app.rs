@@ -10,7 +10,7 @@ use leptos_router::{
 
 use crate::{
     i18n::I18nContextProvider,
-    ui::{account_pages, components::Layout, order_pages, organizer_pages, pages},
+    ui::{account_pages, components::Layout, order_pages, organizer_pages, pages, security_pages},
 };
 
 /// The document around every page. Its inline scripts carry the request's
@@ -51,10 +51,14 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/events/:slug") view=pages::EventPage ssr=SsrMode::Async />
                         <Route path=path!("/signup") view=account_pages::SignUpPage ssr=SsrMode::Async />
                         <Route path=path!("/signin") view=account_pages::SignInPage ssr=SsrMode::Async />
+                        <Route path=path!("/signin/code") view=security_pages::SignInCodePage ssr=SsrMode::Async />
+                        <Route path=path!("/forgot") view=security_pages::ForgotPage ssr=SsrMode::Async />
+                        <Route path=path!("/reset") view=security_pages::ResetPage ssr=SsrMode::Async />
                         <Route path=path!("/verify") view=account_pages::VerifyPage ssr=SsrMode::Async />
                         <Route path=path!("/account") view=account_pages::AccountPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer") view=account_pages::OrganizerPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/apply") view=account_pages::ApplyPage ssr=SsrMode::Async />
+                        <Route path=path!("/organizer/api-keys/:org") view=security_pages::ApiKeysPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/events/new") view=organizer_pages::NewEventPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/events/:id") view=organizer_pages::ManageEventPage ssr=SsrMode::Async />
                         <Route path=path!("/orders") view=order_pages::MyOrdersPage ssr=SsrMode::Async />
@@ -64,6 +68,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin") view=account_pages::AdminPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/users") view=account_pages::AdminUsersPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/users/:id") view=account_pages::AdminUserPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/audit") view=security_pages::AuditPage ssr=SsrMode::Async />
                     </Routes>
                 </Layout>
             </Router>

@@ -92,6 +92,20 @@ pub struct Settings {
     /// worker takes it again (a worker that died mid-job).
     #[serde(deserialize_with = "de_u32")]
     pub job_lease_secs: u32,
+    /// `ADMIT_GOOGLE_ISSUER_URL`: the OpenID provider behind "Sign in with
+    /// Google" (its discovery document is read from here).
+    pub google_issuer_url: String,
+    /// `ADMIT_ACCESS_TOKEN_MINUTES`: lifetime of API access tokens.
+    #[serde(deserialize_with = "de_u32")]
+    pub access_token_minutes: u32,
+    /// `ADMIT_TRUSTED_PROXIES`: reverse proxies (IPs or CIDRs, comma-separated)
+    /// whose `X-Forwarded-For` is believed; empty: the socket address is the client.
+    pub trusted_proxies: String,
+    /// `ADMIT_RATE_LIMIT_WINDOW_SECS`: the window of the abuse limits.
+    #[serde(deserialize_with = "de_u32")]
+    pub rate_limit_window_secs: u32,
+    /// `ADMIT_RATE_LIMITS`: attempts per window, `action=per_account/per_ip`.
+    pub rate_limits: String,
 }
 
 /// The keys above, in file order; each is overridable as `ADMIT_<KEY>`.
@@ -118,6 +132,11 @@ pub const KEYS: &[&str] = &[
     "stripe_timeout_ms",
     "reconcile_interval_secs",
     "job_lease_secs",
+    "google_issuer_url",
+    "access_token_minutes",
+    "trusted_proxies",
+    "rate_limit_window_secs",
+    "rate_limits",
 ];
 
 /// Secrets, read only from the environment (never from `Leptos.toml`).
@@ -135,6 +154,8 @@ pub const PROVIDERS: &[&str] = &[
     "ADMIT_SMTP_URL",
     "ADMIT_STRIPE_SECRET_KEY",
     "ADMIT_STRIPE_WEBHOOK_SECRET",
+    "ADMIT_GOOGLE_CLIENT_ID",
+    "ADMIT_GOOGLE_CLIENT_SECRET",
 ];
 
 /// Where `Leptos.toml` is read from (`ADMIT_CONFIG`, default `./Leptos.toml`).
@@ -185,6 +206,18 @@ pub struct Config {
     pub stripe_secret_key: Option<Secret>,
     /// `ADMIT_STRIPE_WEBHOOK_SECRET`.
     pub stripe_webhook_secret: Option<Secret>,
+    /// `ADMIT_GOOGLE_CLIENT_ID` and `ADMIT_GOOGLE_CLIENT_SECRET`: both set
+    /// turns on "Sign in with Google".
+    pub google: Option<GoogleClient>,
+}
+
+/// The OAuth client admit is registered as at Google.
+#[derive(Clone, Debug)]
+pub struct GoogleClient {
+    /// Client id (public).
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: Secret,
 }
 
 impl Settings {
@@ -229,6 +262,18 @@ impl Settings {
         if self.reconcile_interval_secs == 0 || self.job_lease_secs == 0 {
             bail!("reconcile_interval_secs and job_lease_secs must be at least 1");
         }
+        if !(self.google_issuer_url.starts_with("https://")
+            || self.google_issuer_url.starts_with("http://"))
+        {
+            bail!("google_issuer_url (ADMIT_GOOGLE_ISSUER_URL) must be an http(s) URL");
+        }
+        if self.access_token_minutes == 0 || self.rate_limit_window_secs == 0 {
+            bail!("access_token_minutes and rate_limit_window_secs must be at least 1");
+        }
+        crate::domain::limits::parse_proxies(&self.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("trusted_proxies (ADMIT_TRUSTED_PROXIES): {e}"))?;
+        crate::domain::limits::Limits::parse(&self.rate_limits)
+            .map_err(|e| anyhow::anyhow!("rate_limits (ADMIT_RATE_LIMITS): {e}"))?;
         Ok(())
     }
 
@@ -304,6 +349,16 @@ impl Config {
                  set the webhook endpoint's signing secret (whsec_…) too, or Stripe's events would be refused"
             );
         }
+        let google = match (
+            env("ADMIT_GOOGLE_CLIENT_ID"),
+            provider("ADMIT_GOOGLE_CLIENT_SECRET"),
+        ) {
+            (Some(client_id), Some(client_secret)) => Some(GoogleClient {
+                client_id,
+                client_secret,
+            }),
+            _ => None,
+        };
         if settings.env == Environment::Production {
             for var in PROVIDERS {
                 if env(var).is_none() {
@@ -313,7 +368,7 @@ impl Config {
             if !missing.is_empty() {
                 bail!(
                     "ADMIT_ENV=production refuses to start: set {}. (Production never uses generated secrets, \
-                     the simulated payment gateway or mail written to files.)",
+                     the simulated payment gateway, mail written to files or a site without Google sign-in.)",
                     missing.join(", ")
                 );
             }
@@ -337,6 +392,7 @@ impl Config {
             smtp_url,
             stripe_secret_key,
             stripe_webhook_secret,
+            google,
         })
     }
 }

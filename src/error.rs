@@ -27,6 +27,14 @@ pub enum ServiceError {
     /// Too many attempts; try again later.
     #[error("{0}")]
     TooMany(String),
+    /// An abuse limit was reached; answered 429 with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        /// What happened and when to try again.
+        message: String,
+        /// Seconds until the window ends.
+        retry_after_secs: u64,
+    },
     /// The input was understood but breaks a rule; the message says how to fix it.
     #[error("{0}")]
     Invalid(String),
@@ -62,7 +70,9 @@ impl ServiceError {
             ServiceError::NotFound => StatusCode::NOT_FOUND,
             ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServiceError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::TooMany(_) | ServiceError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
             ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -90,12 +100,23 @@ struct ErrorBody {
 
 impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
-        (
+        let retry_after = match &self {
+            ServiceError::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut res = (
             self.status(),
             Json(ErrorBody {
                 error: self.public_message(),
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }

@@ -44,6 +44,8 @@ pub mod state;
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod telemetry;
+#[cfg(all(feature = "ssr", feature = "test-hooks"))]
+pub mod testing;
 
 /// Entry point of the wasm bundle: hydrates the islands on the page.
 #[cfg(feature = "hydrate")]

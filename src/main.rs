@@ -26,11 +26,48 @@ enum Command {
     Seed,
     /// Run migrations only.
     Migrate,
+    /// Test builds only: run the fake OpenID provider the browser tests sign
+    /// in with "Google" against.
+    #[cfg(feature = "test-hooks")]
+    FakeOidc {
+        /// Address to listen on, e.g. 127.0.0.1:3918.
+        #[arg(long)]
+        addr: std::net::SocketAddr,
+        /// The client id admit is registered with.
+        #[arg(long, default_value = "admit-e2e")]
+        client_id: String,
+        /// The client secret admit is registered with.
+        #[arg(long, default_value = "admit-e2e-secret")]
+        client_secret: String,
+        /// The one redirect URI accepted.
+        #[arg(long)]
+        redirect_uri: String,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    #[cfg(feature = "test-hooks")]
+    if let Some(Command::FakeOidc {
+        addr,
+        client_id,
+        client_secret,
+        redirect_uri,
+    }) = &cli.command
+    {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        eprintln!("fake OpenID provider on http://{addr}");
+        return admit::testing::fake_oidc::serve(
+            listener,
+            admit::testing::fake_oidc::Registration {
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+                redirect_uri: redirect_uri.clone(),
+            },
+        )
+        .await;
+    }
     let config = Config::load()?;
     telemetry::init_tracing(&config.settings);
     let opts = startup::store_options(&config);
@@ -50,6 +87,8 @@ async fn main() -> anyhow::Result<()> {
                 tracing::info!("database already has events; seed skipped")
             }
         },
+        #[cfg(feature = "test-hooks")]
+        Command::FakeOidc { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Serve => {
             let addr = state.config.settings.site_addr;
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {

@@ -51,8 +51,31 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// Masks a phone number for logs: `+6281234567890` → `+62*******890`
+/// (the first three and last three characters stay, so a person can still
+/// recognise their own number in a support conversation).
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() <= 6 {
+        return "***".to_owned();
+    }
+    let (head, tail) = (&chars[..3], &chars[chars.len() - 3..]);
+    format!(
+        "{}{}{}",
+        head.iter().collect::<String>(),
+        "*".repeat(chars.len() - 6),
+        tail.iter().collect::<String>()
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn phones_are_masked() {
+        assert_eq!(super::mask_phone("+6281234567890"), "+62********890");
+        assert_eq!(super::mask_phone("12345"), "***");
+    }
+
     #[test]
     fn emails_are_masked() {
         assert_eq!(super::mask_email("budi@example.com"), "b***@example.com");

@@ -105,6 +105,29 @@ pub fn parse_code(raw: &str) -> Option<String> {
     (digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
 }
 
+/// A phone number as typed: spaces, dashes, dots and parentheses are
+/// ignored; an optional leading `+`, then 7 to 15 digits (E.164's bound).
+/// Empty means "no phone number".
+pub fn parse_phone(raw: &str) -> Result<Option<String>, &'static str> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let (plus, rest) = match trimmed.strip_prefix('+') {
+        Some(r) => ("+", r),
+        None => ("", trimmed),
+    };
+    let digits: String = rest
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(Some(format!("{plus}{digits}")))
+    } else {
+        Err("enter a phone number of 7 to 15 digits, like +62 812 3456 7890")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +172,18 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn phone_numbers_keep_digits_and_a_leading_plus() {
+        assert_eq!(
+            parse_phone(" +62 (812) 3456-7890 "),
+            Ok(Some("+6281234567890".into()))
+        );
+        assert_eq!(parse_phone(""), Ok(None));
+        assert!(parse_phone("12345").is_err());
+        assert!(parse_phone("+62 812 abc").is_err());
+        assert!(parse_phone("1234567890123456").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod codes;
 pub mod hold;
 pub mod ids;
+pub mod limits;
 pub mod money;
 pub mod order;
 pub mod pricing;

@@ -1,7 +1,8 @@
 //! The REST API under `/api/v1`, documented by the OpenAPI spec at
 //! `/api/v1/openapi.json`. Handlers parse input, call a service and map the
-//! result; authentication is the session cookie (CSRF-checked like every
-//! mutating request).
+//! result. Authentication is the session cookie (CSRF-checked like every
+//! mutating request), a bearer access token, or an organization API key
+//! (see `http::identity`).
 
 use axum::{
     Extension, Json, Router,
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use utoipa::{OpenApi, ToSchema};
 
+use super::identity::ClientIp;
 use crate::{
     domain::{OrgId, UserId, money::Lang},
     error::ServiceError,
@@ -43,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}", get(user))
         .route("/admin/users/{id}/admin", put(set_admin))
         .route("/admin/users/{id}/suspension", put(set_suspension))
+        .merge(super::api_accounts::router())
         .merge(super::api_events::router())
         .merge(super::api_orders::router())
         .fallback(not_found)
@@ -57,9 +60,12 @@ async fn not_found() -> Response {
 #[openapi(
     info(
         title = "admit",
-        description = "admit's REST API. Authentication: the session cookie set by /auth/login. \
-        Cookie-authenticated requests that change state must be same-origin (Origin / Sec-Fetch-Site are checked); \
-        requests without cookies (bearer tokens and API keys, coming later) carry no CSRF risk and are not checked."
+        description = "admit's REST API. Authentication, one of: the session cookie set by /auth/login; \
+        a bearer access token (`Authorization: Bearer <jwt>`, from /auth/login with `\"tokens\": true`, 15 minutes, \
+        renewed at /auth/refresh-token); an organization API key (`X-Api-Key: admit_…`; read keys may only GET). \
+        Cookie-authenticated requests that change state must be same-origin (Origin / Sec-Fetch-Site are checked). \
+        Requests that present a bearer token or an API key are judged by it alone: their cookies are ignored, so they \
+        carry no CSRF risk and the CSRF check does not apply to them."
     ),
     paths(
         register,
@@ -143,7 +149,9 @@ async fn not_found() -> Response {
 pub struct ApiDoc;
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(super::api_accounts::AccountsApiDoc::openapi());
+    Json(doc)
 }
 
 /// Every error body.
@@ -168,6 +176,14 @@ pub struct UserView {
     pub is_admin: bool,
     /// Suspended by an admin.
     pub suspended: bool,
+    /// Phone number, if given.
+    pub phone: Option<String>,
+    /// `en` or `id`: the language of emails.
+    pub language: String,
+    /// Whether a profile photo is set (`GET /user/me/photo`).
+    pub has_photo: bool,
+    /// Whether the account has a password (Google-only accounts may not).
+    pub has_password: bool,
 }
 
 impl From<&Account> for UserView {
@@ -179,6 +195,10 @@ impl From<&Account> for UserView {
             verified: a.is_verified(),
             is_admin: a.is_admin,
             suspended: a.is_suspended(),
+            phone: a.phone.clone(),
+            language: a.locale.clone(),
+            has_photo: a.photo_key.is_some(),
+            has_password: a.password_hash.is_some(),
         }
     }
 }
@@ -195,14 +215,21 @@ pub struct RegisterBody {
     /// `en` or `id` (emails' language).
     #[serde(default)]
     pub lang: Option<String>,
+    /// `true`: answer with an access and a refresh token instead of starting
+    /// a cookie session (for apps).
+    #[serde(default)]
+    pub tokens: bool,
 }
 
-/// Creates an account, emails a 6-digit code and signs in (unverified).
+/// Creates an account, emails a 6-digit code and signs in (unverified):
+/// a cookie session, or tokens with `"tokens": true`.
 #[utoipa::path(post, path = "/api/v1/auth/register", request_body = RegisterBody,
-    responses((status = 201, body = UserView), (status = 409, body = ErrorView), (status = 422, body = ErrorView)))]
+    responses((status = 201, body = super::api_accounts::SignedInView), (status = 409, body = ErrorView),
+        (status = 422, body = ErrorView), (status = 429, body = ErrorView)))]
 async fn register(
     State(state): State<AppState>,
     session: Session,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
     Json(b): Json<RegisterBody>,
 ) -> Response {
     let lang = b.lang.as_deref().and_then(Lang::parse).unwrap_or_default();
@@ -212,11 +239,11 @@ async fn register(
         password: b.password,
         lang,
     };
-    match accounts::sign_up(&state, input).await {
-        Ok(account) => match crate::http::identity::sign_in(&session, &account).await {
-            Ok(()) => (StatusCode::CREATED, Json(UserView::from(&account))).into_response(),
-            Err(e) => ServiceError::Internal(e).into_response(),
-        },
+    match accounts::sign_up(&state, input, ip).await {
+        Ok(account) => {
+            super::api_accounts::signed_in(&state, &session, account, b.tokens, StatusCode::CREATED)
+                .await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -228,21 +255,29 @@ pub struct LoginBody {
     pub email: String,
     /// Password.
     pub password: String,
+    /// `true`: answer with an access and a refresh token instead of starting
+    /// a cookie session (for apps).
+    #[serde(default)]
+    pub tokens: bool,
 }
 
-/// Signs in with email and password (a new session id every time).
+/// Signs in with email and password: a cookie session (a new session id
+/// every time), or, with `"tokens": true`, an access and a refresh token and
+/// no cookie. A wrong password and an unknown email get the same answer.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginBody,
-    responses((status = 200, body = UserView), (status = 422, body = ErrorView), (status = 403, body = ErrorView)))]
+    responses((status = 200, body = super::api_accounts::SignedInView), (status = 422, body = ErrorView),
+        (status = 403, body = ErrorView), (status = 429, body = ErrorView)))]
 async fn login(
     State(state): State<AppState>,
     session: Session,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
     Json(b): Json<LoginBody>,
 ) -> Response {
-    match accounts::sign_in(&state, &b.email, &b.password).await {
-        Ok(account) => match crate::http::identity::sign_in(&session, &account).await {
-            Ok(()) => Json(UserView::from(&account)).into_response(),
-            Err(e) => ServiceError::Internal(e).into_response(),
-        },
+    match accounts::sign_in(&state, &b.email, &b.password, ip).await {
+        Ok(account) => {
+            super::api_accounts::signed_in(&state, &session, account, b.tokens, StatusCode::OK)
+                .await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -297,14 +332,15 @@ async fn verify_email(
 
 /// Sends a new verification code.
 #[utoipa::path(post, path = "/api/v1/auth/resend-code",
-    responses((status = 204), (status = 401, body = ErrorView), (status = 422, body = ErrorView)))]
+    responses((status = 204), (status = 401, body = ErrorView), (status = 422, body = ErrorView), (status = 429, body = ErrorView)))]
 async fn resend_code(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
 ) -> Response {
     let result = async {
         let viewer = who.require_user()?;
-        accounts::resend_verification(&state, &viewer.account).await
+        accounts::resend_verification(&state, &viewer.account, ip).await
     };
     no_content(result.await)
 }

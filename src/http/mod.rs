@@ -2,6 +2,7 @@
 //! cross-cutting layers (request ids, CSRF, security headers).
 
 pub mod api;
+pub mod api_accounts;
 pub mod api_events;
 pub mod api_orders;
 pub mod identity;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .layer(sessions)
         .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(csrf)
+        .layer(middleware::from_fn(security::credentials_without_cookies))
         .layer(middleware::from_fn(record_metrics))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(CatchPanicLayer::new())

@@ -106,10 +106,24 @@ pub async fn event_form(
             .filter(|(k, _)| k == "seat")
             .map(|(_, v)| v.clone())
             .collect(),
-        error: None,
+        ..EventForm::default()
     };
     let action = field("action");
     let mut status = StatusCode::OK;
+    if action == "signin_send" || action == "signin_code" {
+        match inline_sign_in(&state, &parts, &action, &field("email"), &field("code")).await {
+            Ok(()) => {
+                return Redirect::to(&format!("/events/{slug}?notice=signed_in")).into_response();
+            }
+            Err(Some(e)) => {
+                status = e.status();
+                form.sign_in.error = Some(e.public_message());
+            }
+            Err(None) => {}
+        }
+        form.sign_in.email = field("email");
+        form.sign_in.sent = true;
+    }
     if action == "hold" || action == "best" {
         let who = parts
             .extensions
@@ -180,10 +194,54 @@ pub async fn event_form(
     res
 }
 
+/// The event page's inline passwordless sign-in, for a buyer who is not
+/// signed in: `signin_send` emails a code, `signin_code` checks it and signs
+/// the session in. `Err(None)` means "code sent, show the code field".
+async fn inline_sign_in(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    action: &str,
+    email: &str,
+    code: &str,
+) -> Result<(), Option<ServiceError>> {
+    let ip = parts
+        .extensions
+        .get::<super::identity::ClientIp>()
+        .map(|c| c.0)
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if action == "signin_send" {
+        return match crate::services::accounts::send_sign_in_code(
+            state,
+            email,
+            ip,
+            lang_of_request(parts),
+        )
+        .await
+        {
+            Ok(()) => Err(None),
+            Err(e) => Err(Some(e)),
+        };
+    }
+    let session = parts
+        .extensions
+        .get::<tower_sessions::Session>()
+        .ok_or_else(|| Some(ServiceError::Internal(anyhow::anyhow!("no session layer"))))?;
+    let account = crate::services::accounts::sign_in_with_code(state, email, code, ip)
+        .await
+        .map_err(Some)?;
+    super::identity::sign_in(session, &account)
+        .await
+        .map_err(|e| Some(ServiceError::Internal(e)))
+}
+
 /// The language the page will be rendered in (the locale cookie).
 fn lang_of_request(parts: &axum::http::request::Parts) -> Lang {
-    parts
-        .headers
+    lang_of_headers(&parts.headers)
+}
+
+/// The language pages are rendered in (the locale cookie), from request headers.
+pub fn lang_of_headers(headers: &axum::http::HeaderMap) -> Lang {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

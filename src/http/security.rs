@@ -24,6 +24,23 @@ pub fn csrf_layer(settings: &Settings) -> anyhow::Result<CsrfLayer> {
         .map_err(|e| anyhow::anyhow!("ADMIT_PUBLIC_URL is not a valid origin: {e}"))
 }
 
+/// Requests to the REST API that present a bearer token or an API key are
+/// judged by that credential alone: their `Cookie`, `Origin` and
+/// `Sec-Fetch-Site` headers are dropped before sessions and the CSRF check.
+/// Without cookies there is no ambient authority for a forged request to
+/// ride on, so the CSRF check has nothing to protect; and a cross-site page
+/// cannot attach such a header without a CORS preflight, which admit never
+/// grants.
+pub async fn credentials_without_cookies(mut req: Request<Body>, next: Next) -> Response {
+    if super::identity::has_credential(req.uri().path(), req.headers()) {
+        let h = req.headers_mut();
+        h.remove(header::COOKIE);
+        h.remove(header::ORIGIN);
+        h.remove("sec-fetch-site");
+    }
+    next.run(req).await
+}
+
 /// The Content-Security-Policy. Pages pass their per-response nonce; other
 /// responses get the same policy without one (they run no inline script).
 pub fn content_security_policy(state: &AppState, nonce: Option<&str>) -> String {

@@ -39,6 +39,17 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+/// The signed-in user a record belongs to (see `identity::sign_in`), kept
+/// in its own column so a person's sessions can be counted and ended.
+fn user_of(record: &Record) -> Option<String> {
+    record
+        .data
+        .get(super::identity::AUTH_KEY)?
+        .get("user_id")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 fn expiry_ms(record: &Record) -> Timestamp {
     Timestamp::from_millis((record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64)
 }
@@ -48,9 +59,15 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         // A fresh id on the (astronomically unlikely) collision.
+        let user = user_of(record);
         while !self
             .store
-            .session_create(&record.id.to_string(), &data, expiry_ms(record))
+            .session_create(
+                &record.id.to_string(),
+                &data,
+                user.as_deref(),
+                expiry_ms(record),
+            )
             .await
             .map_err(backend)?
         {
@@ -61,8 +78,14 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
+        let user = user_of(record);
         self.store
-            .session_save(&record.id.to_string(), &data, expiry_ms(record))
+            .session_save(
+                &record.id.to_string(),
+                &data,
+                user.as_deref(),
+                expiry_ms(record),
+            )
             .await
             .map_err(backend)
     }

@@ -6,11 +6,12 @@
 
 use leptos::prelude::*;
 
-#[cfg(feature = "ssr")]
-use super::views::MembershipView;
 use super::views::{
-    AdminUserView, AdminUsersView, ApplicationView, DashboardOrgView, InvitationView, MeView,
+    AdminUserView, AdminUsersView, ApiKeysView, ApplicationView, AuditPageView, DashboardOrgView,
+    InvitationView, MeView,
 };
+#[cfg(feature = "ssr")]
+use super::views::{ApiKeyView, AuditRowView, MembershipView};
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
@@ -24,6 +25,8 @@ pub(crate) mod ssr {
         pub state: AppState,
         pub who: Identity,
         pub session: Session,
+        /// The client's address (abuse limits, audit).
+        pub ip: std::net::IpAddr,
     }
 
     pub async fn ctx() -> Result<Ctx, ServerFnError> {
@@ -39,10 +42,16 @@ pub(crate) mod ssr {
             .get::<Session>()
             .cloned()
             .ok_or_else(|| ServerFnError::new("sessions are not available"))?;
+        let ip = parts
+            .extensions
+            .get::<crate::http::identity::ClientIp>()
+            .map(|c| c.0)
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         Ok(Ctx {
             state,
             who,
             session,
+            ip,
         })
     }
 
@@ -123,6 +132,10 @@ pub async fn me() -> Result<Option<MeView>, ServerFnError> {
         verified: v.account.is_verified(),
         is_admin: v.account.is_admin,
         memberships: membership_views(&v.memberships),
+        phone: v.account.phone.clone().unwrap_or_default(),
+        language: v.account.locale.clone(),
+        has_photo: v.account.photo_key.is_some(),
+        has_password: v.account.password_hash.is_some(),
     }))
 }
 
@@ -142,7 +155,7 @@ pub async fn sign_up(
         password,
         lang: Lang::parse(&lang).unwrap_or_default(),
     };
-    let result = match accounts::sign_up(&c.state, input).await {
+    let result = match accounts::sign_up(&c.state, input, c.ip).await {
         Ok(account) => crate::http::identity::sign_in(&c.session, &account)
             .await
             .map_err(crate::error::ServiceError::Internal),
@@ -169,7 +182,7 @@ pub async fn resend_code() -> Result<(), ServerFnError> {
     let c = ssr::ctx().await?;
     let result = async {
         let viewer = c.who.require_user()?;
-        crate::services::accounts::resend_verification(&c.state, &viewer.account).await
+        crate::services::accounts::resend_verification(&c.state, &viewer.account, c.ip).await
     }
     .await;
     ssr::finish(result, "/verify?notice=sent", "/verify")
@@ -179,7 +192,7 @@ pub async fn resend_code() -> Result<(), ServerFnError> {
 #[server(prefix = "/_fn", endpoint = "auth/sign_in")]
 pub async fn sign_in(email: String, password: String, next: String) -> Result<(), ServerFnError> {
     let c = ssr::ctx().await?;
-    let result = match crate::services::accounts::sign_in(&c.state, &email, &password).await {
+    let result = match crate::services::accounts::sign_in(&c.state, &email, &password, c.ip).await {
         Ok(account) => crate::http::identity::sign_in(&c.session, &account)
             .await
             .map_err(crate::error::ServiceError::Internal),
@@ -449,4 +462,307 @@ pub async fn invitation(token: String) -> Result<InvitationView, ServerFnError> 
         .await
         .map_err(ssr::load_error)?;
     Ok(InvitationView { org_name, email })
+}
+
+/// "Email me a code" on the sign-in page (and the event page's inline form
+/// posts to the event page instead). The same answer whether or not an
+/// account has the address.
+#[server(prefix = "/_fn", endpoint = "auth/send_code")]
+pub async fn send_sign_in_code(
+    email: String,
+    next: String,
+    lang: String,
+) -> Result<(), ServerFnError> {
+    use crate::domain::money::Lang;
+    let c = ssr::ctx().await?;
+    let result = crate::services::accounts::send_sign_in_code(
+        &c.state,
+        &email,
+        c.ip,
+        Lang::parse(&lang).unwrap_or_default(),
+    )
+    .await;
+    let query = serde_urlencoded::to_string([
+        ("email", email.trim()),
+        ("next", next.as_str()),
+        ("notice", "code_sent"),
+    ])
+    .unwrap_or_default();
+    ssr::finish(
+        result,
+        &format!("/signin/code?{query}"),
+        &ssr::with_param("/signin", "next", &next),
+    )
+}
+
+/// The code form of passwordless sign-in.
+#[server(prefix = "/_fn", endpoint = "auth/code_sign_in")]
+pub async fn code_sign_in(email: String, code: String, next: String) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result =
+        match crate::services::accounts::sign_in_with_code(&c.state, &email, &code, c.ip).await {
+            Ok(account) => crate::http::identity::sign_in(&c.session, &account)
+                .await
+                .map_err(crate::error::ServiceError::Internal),
+            Err(e) => Err(e),
+        };
+    let next = if next.is_empty() {
+        "/account".to_owned()
+    } else {
+        next
+    };
+    let back = format!(
+        "/signin/code?{}",
+        serde_urlencoded::to_string([("email", email.trim()), ("next", next.as_str())])
+            .unwrap_or_default()
+    );
+    ssr::finish(result, &next, &back)
+}
+
+/// "Forgot your password?" form.
+#[server(prefix = "/_fn", endpoint = "auth/forgot")]
+pub async fn forgot_password(email: String, lang: String) -> Result<(), ServerFnError> {
+    use crate::domain::money::Lang;
+    let c = ssr::ctx().await?;
+    let result = crate::services::accounts::forgot_password(
+        &c.state,
+        &email,
+        c.ip,
+        Lang::parse(&lang).unwrap_or_default(),
+    )
+    .await;
+    ssr::finish(result, "/forgot?notice=reset_sent", "/forgot")
+}
+
+/// The new-password form behind the emailed link. Every other session
+/// ends; this browser is signed in.
+#[server(prefix = "/_fn", endpoint = "auth/reset")]
+pub async fn reset_password(token: String, password: String) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result =
+        match crate::services::accounts::reset_password(&c.state, &token, &password, c.ip).await {
+            Ok(account) if account.can_sign_in() => {
+                crate::http::identity::sign_in(&c.session, &account)
+                    .await
+                    .map_err(crate::error::ServiceError::Internal)
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+    let back = format!(
+        "/reset?{}",
+        serde_urlencoded::to_string([("token", token.as_str())]).unwrap_or_default()
+    );
+    ssr::finish(result, "/account?notice=password_reset", &back)
+}
+
+/// The profile form on the account page.
+#[server(prefix = "/_fn", endpoint = "account/profile")]
+pub async fn update_profile(
+    name: String,
+    phone: String,
+    language: String,
+) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let input = crate::services::profile::ProfileInput {
+        name,
+        phone,
+        locale: language,
+    };
+    let result = crate::services::profile::update(&c.state, &c.who, &input).await;
+    ssr::finish(result, "/account?notice=saved", "/account")
+}
+
+/// The password form on the account page: other sessions end, this one stays.
+#[server(prefix = "/_fn", endpoint = "account/password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result = match crate::services::accounts::change_password(
+        &c.state,
+        &c.who,
+        &current_password,
+        &new_password,
+        c.ip,
+    )
+    .await
+    {
+        Ok(account) => crate::http::identity::sign_in(&c.session, &account)
+            .await
+            .map_err(crate::error::ServiceError::Internal),
+        Err(e) => Err(e),
+    };
+    ssr::finish(result, "/account?notice=password_changed", "/account")
+}
+
+/// "Remove photo" on the account page.
+#[server(prefix = "/_fn", endpoint = "account/photo_remove")]
+pub async fn remove_photo() -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result = crate::services::profile::remove_photo(&c.state, &c.who).await;
+    ssr::finish(result, "/account?notice=saved", "/account")
+}
+
+/// "Delete my account" on the account page.
+#[server(prefix = "/_fn", endpoint = "account/delete")]
+pub async fn delete_account(
+    password: Option<String>,
+    confirm: Option<String>,
+) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result = async {
+        crate::services::profile::delete_account(
+            &c.state,
+            &c.who,
+            password.as_deref(),
+            confirm.is_some_and(|v| !v.is_empty()),
+        )
+        .await?;
+        crate::http::identity::sign_out(&c.session)
+            .await
+            .map_err(crate::error::ServiceError::Internal)
+    }
+    .await;
+    ssr::finish(result, "/?notice=deleted", "/account")
+}
+
+#[cfg(feature = "ssr")]
+const NEW_KEY: &str = "new_api_key";
+
+/// Creates an organization API key from the dashboard; the key is shown
+/// once on the next page (kept in the session until then, never in a URL).
+#[server(prefix = "/_fn", endpoint = "organizer/api_key_create")]
+pub async fn create_api_key(
+    org_id: String,
+    name: String,
+    scope: String,
+) -> Result<(), ServerFnError> {
+    use crate::services::api_keys;
+    let c = ssr::ctx().await?;
+    let result = async {
+        let org =
+            crate::domain::OrgId::parse(&org_id).ok_or(crate::error::ServiceError::NotFound)?;
+        let scope = api_keys::Scope::parse(&scope)?;
+        let (_, secret) = api_keys::create(&c.state, &c.who, &org, &name, scope).await?;
+        c.session
+            .insert(NEW_KEY, (org_id.clone(), secret))
+            .await
+            .map_err(|e| crate::error::ServiceError::Internal(e.into()))
+    }
+    .await;
+    let page = format!("/organizer/api-keys/{org_id}");
+    ssr::finish(result, &format!("{page}?notice=key_created"), &page)
+}
+
+/// Revokes an organization API key from the dashboard.
+#[server(prefix = "/_fn", endpoint = "organizer/api_key_revoke")]
+pub async fn revoke_api_key(org_id: String, key_id: String) -> Result<(), ServerFnError> {
+    let c = ssr::ctx().await?;
+    let result = async {
+        let org =
+            crate::domain::OrgId::parse(&org_id).ok_or(crate::error::ServiceError::NotFound)?;
+        crate::services::api_keys::revoke(&c.state, &c.who, &org, &key_id).await
+    }
+    .await;
+    let page = format!("/organizer/api-keys/{org_id}");
+    ssr::finish(result, &format!("{page}?notice=key_revoked"), &page)
+}
+
+/// An organization's API keys for the dashboard, with the secret of a key
+/// created just before (taken out of the session: shown once).
+#[server(prefix = "/_fn", endpoint = "organizer/api_keys")]
+pub async fn api_keys(org_id: String) -> Result<ApiKeysView, ServerFnError> {
+    use crate::{domain::Timestamp, services::format};
+    let c = ssr::ctx().await?;
+    let org = crate::domain::OrgId::parse(&org_id)
+        .ok_or_else(|| ssr::load_error(crate::error::ServiceError::NotFound))?;
+    let keys = crate::services::api_keys::list(&c.state, &c.who, &org)
+        .await
+        .map_err(ssr::load_error)?;
+    // Shown once: reading it takes it out of the session.
+    let new_secret = match c.session.get::<(String, String)>(NEW_KEY).await {
+        Ok(Some((for_org, secret))) if for_org == org_id => {
+            let _ = c.session.remove_value(NEW_KEY).await;
+            Some(secret)
+        }
+        _ => None,
+    };
+    let fmt = |ms: i64| {
+        format::when(
+            Timestamp::from_millis(ms),
+            "UTC",
+            crate::domain::money::Lang::En,
+        )
+    };
+    Ok(ApiKeysView {
+        keys: keys
+            .into_iter()
+            .map(|k| ApiKeyView {
+                created: fmt(k.created_at),
+                last_used: k.last_used_at.map(fmt).unwrap_or_default(),
+                revoked: k.revoked_at.is_some(),
+                id: k.id,
+                name: k.name,
+                prefix: k.prefix,
+                scope: k.scope,
+            })
+            .collect(),
+        new_secret,
+    })
+}
+
+/// The audit log for admins, filtered.
+#[server(prefix = "/_fn", endpoint = "admin/audit")]
+pub async fn admin_audit(
+    action: String,
+    user: String,
+    from: String,
+    to: String,
+    page: u32,
+) -> Result<AuditPageView, ServerFnError> {
+    use crate::{
+        domain::Timestamp,
+        services::{audit, format},
+    };
+    let c = ssr::ctx().await?;
+    let filter = audit::AuditFilter {
+        action,
+        user,
+        org: String::new(),
+        from,
+        to,
+        page: Some(page.max(1)),
+    };
+    let found = audit::list(&c.state, &c.who, &filter)
+        .await
+        .map_err(ssr::load_error)?;
+    let pages = ((found.total + audit::PAGE - 1) / audit::PAGE).max(1) as u32;
+    Ok(AuditPageView {
+        items: found
+            .items
+            .into_iter()
+            .map(|a| AuditRowView {
+                at: format::when(
+                    Timestamp::from_millis(a.at),
+                    "UTC",
+                    crate::domain::money::Lang::En,
+                ),
+                action: a.action,
+                actor: a.actor_email.or(a.actor_id).unwrap_or_default(),
+                subject: a.subject_email.or(a.subject_id).unwrap_or_default(),
+                org: a.org_id.unwrap_or_default(),
+                ip: a.ip.unwrap_or_default(),
+                detail: a.detail,
+            })
+            .collect(),
+        total: found.total,
+        page: page.max(1),
+        pages,
+        actions: audit::actions::ALL
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    })
 }

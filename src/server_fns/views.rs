@@ -128,6 +128,76 @@ pub struct MeView {
     pub is_admin: bool,
     /// Memberships.
     pub memberships: Vec<MembershipView>,
+    /// Phone number (empty when none).
+    pub phone: String,
+    /// `en` or `id`.
+    pub language: String,
+    /// A profile photo is set.
+    pub has_photo: bool,
+    /// The account has a password.
+    pub has_password: bool,
+}
+
+/// An organization's API key, as the dashboard lists it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ApiKeyView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// First characters of the key.
+    pub prefix: String,
+    /// `read` or `read_write`.
+    pub scope: String,
+    /// Created, formatted.
+    pub created: String,
+    /// Last used, formatted (empty: never).
+    pub last_used: String,
+    /// Revoked.
+    pub revoked: bool,
+}
+
+/// An organization's keys, and a key just created (shown this once).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ApiKeysView {
+    /// Keys, newest first.
+    pub keys: Vec<ApiKeyView>,
+    /// The secret of the key created just before, once.
+    pub new_secret: Option<String>,
+}
+
+/// One audit entry on the admin page.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AuditRowView {
+    /// When, formatted (UTC).
+    pub at: String,
+    /// Action.
+    pub action: String,
+    /// Who (email or id; empty: anonymous).
+    pub actor: String,
+    /// About whom.
+    pub subject: String,
+    /// Organization id.
+    pub org: String,
+    /// Client address.
+    pub ip: String,
+    /// Details (JSON).
+    pub detail: String,
+}
+
+/// A page of the audit log.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AuditPageView {
+    /// Entries, newest first.
+    pub items: Vec<AuditRowView>,
+    /// Matching entries.
+    pub total: i64,
+    /// 1-based page.
+    pub page: u32,
+    /// Pages.
+    pub pages: u32,
+    /// Every action, for the filter.
+    pub actions: Vec<String>,
 }
 
 /// A membership as pages show it.

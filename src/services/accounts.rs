@@ -1,4 +1,12 @@
-//! Accounts: sign-up with an emailed code, verification, sign-in, sign-out.
+//! Accounts: sign-up with an emailed code, verification, sign-in with a
+//! password or an emailed code, passwords (change, forgotten, reset),
+//! sign-out.
+//!
+//! Everything a stranger can ask about an email address (sign in, send a
+//! code, reset the password) answers the same whether or not an account
+//! has that address, and is counted by the abuse limits.
+
+use std::net::IpAddr;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
@@ -8,22 +16,43 @@ use crate::{
     domain::{
         UserId,
         account::{EmailAddress, check_password, parse_code, parse_name},
+        limits::LimitedAction,
         money::Lang,
     },
     error::ServiceError,
-    services::mail::{self, Template},
+    services::{
+        audit::{self, AuditExt, actions},
+        authz::Identity,
+        limits,
+        mail::{self, Template},
+        tokens,
+    },
     state::AppState,
     store::{
         Conflict, StoreError,
         accounts::{Account, CodeCheck, CodePurpose, SignUp},
         new_id,
+        security::NewPasswordReset,
     },
+    telemetry::mask_email,
 };
 
 /// Codes work for this long.
 pub const CODE_TTL_MINUTES: i64 = 10;
 /// Wrong tries before a code is burned.
 pub const CODE_MAX_TRIES: i64 = 5;
+/// Password-reset links work for this long.
+pub const RESET_TTL_MINUTES: i64 = 30;
+/// Reset links start with this (`/reset?token=pr_…`).
+pub const RESET_PREFIX: &str = "pr_";
+
+/// The one answer to a wrong sign-in, whatever was wrong.
+pub const WRONG_PASSWORD: &str = "Wrong email or password.";
+/// The one answer to a sign-in code that does not work, whatever the reason:
+/// wrong, expired, used, burned or never sent (to an address without an
+/// account), so the answer says nothing about who has an account.
+pub const WRONG_CODE: &str =
+    "That code does not work. Check the newest email from admit, or send a new code.";
 
 /// What the sign-up form carries.
 #[derive(Clone, Debug)]
@@ -101,8 +130,13 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
 
 /// Creates an account and emails its verification code (through the outbox,
 /// in the same transaction).
-#[tracing::instrument(skip(state, input), fields(email = %crate::telemetry::mask_email(&input.email)))]
-pub async fn sign_up(state: &AppState, input: SignUpInput) -> Result<Account, ServiceError> {
+#[tracing::instrument(skip(state, input), fields(email = %mask_email(&input.email)))]
+pub async fn sign_up(
+    state: &AppState,
+    input: SignUpInput,
+    ip: IpAddr,
+) -> Result<Account, ServiceError> {
+    limits::check(state, LimitedAction::SignUp, ip, Some(&input.email)).await?;
     let name = parse_name(&input.name).map_err(|e| ServiceError::Invalid(capitalize(e)))?;
     let email = EmailAddress::parse(&input.email)
         .map_err(|e| ServiceError::Invalid(capitalize(&e.to_string())))?;
@@ -139,12 +173,17 @@ pub async fn sign_up(state: &AppState, input: SignUpInput) -> Result<Account, Se
 
 /// Sends a new verification code (the old one stops working).
 #[tracing::instrument(skip(state, account), fields(user = %account.id))]
-pub async fn resend_verification(state: &AppState, account: &Account) -> Result<(), ServiceError> {
+pub async fn resend_verification(
+    state: &AppState,
+    account: &Account,
+    ip: IpAddr,
+) -> Result<(), ServiceError> {
     if account.is_verified() {
         return Err(ServiceError::Invalid(
             "Your email address is already verified.".into(),
         ));
     }
+    limits::check(state, LimitedAction::SendCode, ip, Some(&account.email)).await?;
     let now = state.now();
     let code = new_code();
     let lang = Lang::parse(&account.locale).unwrap_or_default();
@@ -212,14 +251,15 @@ pub async fn verify_email(
 }
 
 /// Checks email and password. The same message answers a wrong password and
-/// an unknown email.
-#[tracing::instrument(skip(state, email, password), fields(email = %crate::telemetry::mask_email(email)))]
+/// an unknown email; both are logged (without the password) and audited.
+#[tracing::instrument(skip(state, email, password), fields(email = %mask_email(email)))]
 pub async fn sign_in(
     state: &AppState,
     email: &str,
     password: &str,
+    ip: IpAddr,
 ) -> Result<Account, ServiceError> {
-    let wrong = || ServiceError::Invalid("Wrong email or password.".into());
+    limits::check(state, LimitedAction::SignIn, ip, Some(email)).await?;
     let account = match EmailAddress::parse(email) {
         Ok(e) => state.store.account_by_email(e.as_str()).await?,
         Err(_) => None,
@@ -231,16 +271,278 @@ pub async fn sign_in(
     .await;
     let Some(account) = account.filter(|_| ok) else {
         tracing::info!("failed sign-in");
-        return Err(wrong());
+        return Err(failed_sign_in(state, email, ip, "password").await);
     };
+    signed_in(state, account, ip, "password").await
+}
+
+/// Records a refused sign-in and returns the one answer to it.
+async fn failed_sign_in(state: &AppState, email: &str, ip: IpAddr, method: &str) -> ServiceError {
+    let subject = match EmailAddress::parse(email) {
+        Ok(e) => state
+            .store
+            .account_by_email(e.as_str())
+            .await
+            .ok()
+            .flatten()
+            .map(|a| a.user_id()),
+        Err(_) => None,
+    };
+    audit::record(
+        state,
+        audit::entry(actions::SIGN_IN_FAILED, None, subject.as_ref(), state.now())
+            .ip(ip)
+            .detail(json!({"email": mask_email(email), "method": method})),
+    )
+    .await;
+    ServiceError::Invalid(
+        if method == "code" {
+            WRONG_CODE
+        } else {
+            WRONG_PASSWORD
+        }
+        .into(),
+    )
+}
+
+/// The end of every successful sign-in: suspended accounts are refused,
+/// the rest audited.
+pub(crate) async fn signed_in(
+    state: &AppState,
+    account: Account,
+    ip: IpAddr,
+    method: &str,
+) -> Result<Account, ServiceError> {
     if account.is_suspended() {
         return Err(ServiceError::Forbidden(
             "This account is suspended. Contact the admit team if you think this is a mistake."
                 .into(),
         ));
     }
-    tracing::info!(user = %account.id, "signed in");
+    if account.is_deleted() {
+        return Err(ServiceError::Invalid(WRONG_PASSWORD.into()));
+    }
+    tracing::info!(user = %account.id, method, "signed in");
+    let user = account.user_id();
+    audit::record(
+        state,
+        audit::entry(actions::SIGN_IN, Some(&user), Some(&user), state.now())
+            .ip(ip)
+            .detail(json!({"method": method})),
+    )
+    .await;
     Ok(account)
+}
+
+/// Emails a 6-digit sign-in code (hashed, 10 minutes, single use, 5 tries)
+/// to the account with this address. An address without an account gets
+/// nothing, and the caller the same answer either way.
+#[tracing::instrument(skip(state, email), fields(email = %mask_email(email)))]
+pub async fn send_sign_in_code(
+    state: &AppState,
+    email: &str,
+    ip: IpAddr,
+    lang: Lang,
+) -> Result<(), ServiceError> {
+    limits::check(state, LimitedAction::SendCode, ip, Some(email)).await?;
+    let email = EmailAddress::parse(email)
+        .map_err(|e| ServiceError::Invalid(capitalize(&e.to_string())))?;
+    let Some(account) = state.store.account_by_email(email.as_str()).await? else {
+        tracing::info!("sign-in code asked for an address without an account");
+        return Ok(());
+    };
+    if !account.can_sign_in() {
+        return Ok(());
+    }
+    let now = state.now();
+    let code = new_code();
+    let user = account.user_id();
+    let lang = Lang::parse(&account.locale).unwrap_or(lang);
+    state
+        .store
+        .replace_code(
+            &user,
+            CodePurpose::SignIn,
+            &code_hash(state, &user, CodePurpose::SignIn, &code),
+            now.plus_minutes(CODE_TTL_MINUTES),
+            mail::job(
+                &account.email,
+                lang,
+                Template::SignInCode,
+                json!({"name": account.name, "code": code}),
+                now,
+            ),
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Signs in with an emailed code. Every failure gets the same answer
+/// ([`WRONG_CODE`]); wrong tries still count towards burning the code.
+#[tracing::instrument(skip(state, email, code), fields(email = %mask_email(email)))]
+pub async fn sign_in_with_code(
+    state: &AppState,
+    email: &str,
+    code: &str,
+    ip: IpAddr,
+) -> Result<Account, ServiceError> {
+    limits::check(state, LimitedAction::SignIn, ip, Some(email)).await?;
+    let code = parse_code(code)
+        .ok_or_else(|| ServiceError::Invalid("Enter the 6 digits from the email.".into()))?;
+    let account = match EmailAddress::parse(email) {
+        Ok(e) => state.store.account_by_email(e.as_str()).await?,
+        Err(_) => None,
+    };
+    let accepted = match &account {
+        Some(a) => {
+            let user = a.user_id();
+            state
+                .store
+                .check_code(
+                    &user,
+                    CodePurpose::SignIn,
+                    &code_hash(state, &user, CodePurpose::SignIn, &code),
+                    CODE_MAX_TRIES,
+                    state.now(),
+                )
+                .await?
+                == CodeCheck::Accepted
+        }
+        None => false,
+    };
+    match account {
+        Some(a) if accepted => {
+            // Accepting the code verified the address: read it again.
+            let fresh = state.store.account(&a.user_id()).await?.unwrap_or(a);
+            signed_in(state, fresh, ip, "code").await
+        }
+        _ => {
+            tracing::info!("failed sign-in with a code");
+            Err(failed_sign_in(state, email, ip, "code").await)
+        }
+    }
+}
+
+/// Emails a single-use password-reset link (30 minutes) to the account with
+/// this address; an address without an account gets nothing, and the caller
+/// the same answer either way.
+#[tracing::instrument(skip(state, email), fields(email = %mask_email(email)))]
+pub async fn forgot_password(
+    state: &AppState,
+    email: &str,
+    ip: IpAddr,
+    lang: Lang,
+) -> Result<(), ServiceError> {
+    limits::check(state, LimitedAction::PasswordReset, ip, Some(email)).await?;
+    let email = EmailAddress::parse(email)
+        .map_err(|e| ServiceError::Invalid(capitalize(&e.to_string())))?;
+    let Some(account) = state.store.account_by_email(email.as_str()).await? else {
+        tracing::info!("password reset asked for an address without an account");
+        return Ok(());
+    };
+    if !account.can_sign_in() {
+        return Ok(());
+    }
+    let now = state.now();
+    let token = tokens::random_token(RESET_PREFIX);
+    let url = format!(
+        "{}/reset?{}",
+        state.config.settings.public_base(),
+        serde_urlencoded::to_string([("token", token.as_str())]).unwrap_or_default()
+    );
+    let lang = Lang::parse(&account.locale).unwrap_or(lang);
+    state
+        .store
+        .create_password_reset(NewPasswordReset {
+            user: account.user_id(),
+            token_hash: tokens::hash(&token),
+            expires_at: now.plus_minutes(RESET_TTL_MINUTES),
+            mail: mail::job(
+                &account.email,
+                lang,
+                Template::PasswordReset,
+                json!({"name": account.name, "url": url}),
+                now,
+            ),
+            now,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Sets a new password with an emailed link (once). Every session and API
+/// token of the account ends; the caller may start a new session for the
+/// person who reset it. Returns the account as of now.
+#[tracing::instrument(skip(state, token, password))]
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    ip: IpAddr,
+) -> Result<Account, ServiceError> {
+    check_password(password).map_err(|e| ServiceError::Invalid(capitalize(&e.to_string())))?;
+    let expired = || {
+        ServiceError::Invalid(
+            "This reset link has expired or was already used. Ask for a new one.".into(),
+        )
+    };
+    if !token.starts_with(RESET_PREFIX) {
+        return Err(expired());
+    }
+    let password_hash = hash_password(password.to_owned()).await?;
+    let entry = audit::entry(actions::PASSWORD_RESET, None, None, state.now()).ip(ip);
+    let account = state
+        .store
+        .use_password_reset(&tokens::hash(token), &password_hash, entry)
+        .await?
+        .ok_or_else(expired)?;
+    tracing::info!(user = %account.id, "password reset; every session ended");
+    Ok(account)
+}
+
+/// Changes the password of the signed-in person, who must give the current
+/// one (accounts without a password, e.g. Google-only, set their first).
+/// Every other session and API token ends; the caller keeps this session
+/// going with the returned account's new epoch.
+#[tracing::instrument(skip(state, who, current, new))]
+pub async fn change_password(
+    state: &AppState,
+    who: &Identity,
+    current: &str,
+    new: &str,
+    ip: IpAddr,
+) -> Result<Account, ServiceError> {
+    let viewer = who.require_user()?;
+    let account = &viewer.account;
+    // Guessing the current password is guessing a password.
+    limits::check(state, LimitedAction::SignIn, ip, Some(&account.email)).await?;
+    if account.password_hash.is_some()
+        && !verify_password(current.to_owned(), account.password_hash.clone()).await
+    {
+        return Err(ServiceError::Invalid(
+            "Your current password is not right.".into(),
+        ));
+    }
+    check_password(new).map_err(|e| ServiceError::Invalid(capitalize(&e.to_string())))?;
+    let password_hash = hash_password(new.to_owned()).await?;
+    let user = account.user_id();
+    let updated = state
+        .store
+        .set_password(
+            &user,
+            &password_hash,
+            audit::entry(
+                actions::PASSWORD_CHANGED,
+                Some(&user),
+                Some(&user),
+                state.now(),
+            )
+            .ip(ip),
+        )
+        .await?;
+    tracing::info!(user = %user, "password changed; other sessions ended");
+    Ok(updated)
 }
 
 fn capitalize(s: &str) -> String {
@@ -257,6 +559,17 @@ fn capitalize(s: &str) -> String {
 /// session epoch moves on, so sessions started before no longer match.
 #[tracing::instrument(skip(state, account), fields(user = %account.id))]
 pub async fn sign_out_everywhere(state: &AppState, account: &Account) -> Result<(), ServiceError> {
-    state.store.bump_session_epoch(&account.user_id()).await?;
+    let user = account.user_id();
+    state.store.bump_session_epoch(&user).await?;
+    audit::record(
+        state,
+        audit::entry(
+            actions::SIGNED_OUT_EVERYWHERE,
+            Some(&user),
+            Some(&user),
+            state.now(),
+        ),
+    )
+    .await;
     Ok(())
 }

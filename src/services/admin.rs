@@ -1,9 +1,14 @@
 //! Platform administration of users.
 
+use serde_json::json;
+
 use crate::{
     domain::UserId,
     error::ServiceError,
-    services::authz::Identity,
+    services::{
+        audit::{self, AuditExt, actions},
+        authz::Identity,
+    },
     state::AppState,
     store::{
         Page,
@@ -60,7 +65,16 @@ pub async fn set_admin(
             "You cannot remove your own admin rights; ask another admin.".into(),
         ));
     }
-    state.store.set_admin(id, admin).await?;
+    let me_id = me.user_id();
+    state
+        .store
+        .set_admin(
+            id,
+            admin,
+            audit::entry(actions::ROLE_CHANGED, Some(&me_id), Some(id), state.now())
+                .detail(json!({"platform_admin": admin})),
+        )
+        .await?;
     tracing::info!(target_user = %id, admin, by = %me.account.id, "admin status changed");
     Ok(())
 }
@@ -77,9 +91,19 @@ pub async fn set_suspended(
     if me.account.id == id.as_str() {
         return Err(ServiceError::Invalid("You cannot suspend yourself.".into()));
     }
+    let me_id = me.user_id();
+    let action = if suspended {
+        actions::SUSPENDED
+    } else {
+        actions::UNSUSPENDED
+    };
     state
         .store
-        .set_suspended(id, suspended, state.now())
+        .set_suspended(
+            id,
+            suspended,
+            audit::entry(action, Some(&me_id), Some(id), state.now()),
+        )
         .await?;
     tracing::info!(target_user = %id, suspended, by = %me.account.id, "suspension changed");
     Ok(())

@@ -10,13 +10,35 @@ use crate::{
     store::accounts::{Account, Membership},
 };
 
-/// A signed-in person, as of this request.
+/// A signed-in person (or an organization's API key), as of this request.
 #[derive(Clone, Debug)]
 pub struct Viewer {
-    /// The account, read from the database for this request.
+    /// The account, read from the database for this request. For an API
+    /// key, the owner who created it (never with admin rights).
     pub account: Account,
-    /// Memberships, read from the database for this request.
+    /// Memberships, read from the database for this request. For an API
+    /// key, only its organization.
     pub memberships: Vec<Membership>,
+    /// How the request proved who it is.
+    pub credential: Credential,
+}
+
+/// How a request proved who it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// The session cookie.
+    Session,
+    /// A bearer access token (JWT).
+    AccessToken,
+    /// An organization API key.
+    ApiKey {
+        /// The key's id.
+        key_id: String,
+        /// The organization it acts for.
+        org_id: String,
+        /// Whether it may change things.
+        read_write: bool,
+    },
 }
 
 /// The caller of a request: anonymous or a viewer.
@@ -24,8 +46,21 @@ pub struct Viewer {
 pub struct Identity(pub Option<Arc<Viewer>>);
 
 impl Identity {
-    /// The viewer, or `Unauthenticated`.
+    /// A person: signed in with a session or an access token. An API key is
+    /// an organization, not a person, and is refused.
     pub fn require_user(&self) -> Result<&Viewer, ServiceError> {
+        let v = self.require_caller()?;
+        if matches!(v.credential, Credential::ApiKey { .. }) {
+            return Err(ServiceError::Forbidden(
+                "API keys act for an organization; this needs a person's sign-in.".into(),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// Whoever asks, signed in: a person or an organization's API key. What
+    /// they may do is for the organization checks below.
+    pub fn require_caller(&self) -> Result<&Viewer, ServiceError> {
         self.0.as_deref().ok_or(ServiceError::Unauthenticated)
     }
 
@@ -54,7 +89,7 @@ impl Identity {
     /// The owner of an approved organization (or an admin). Others get
     /// `NotFound`, exactly as for an organization that does not exist.
     pub fn require_owner(&self, org: &OrgId) -> Result<&Viewer, ServiceError> {
-        let v = self.require_user()?;
+        let v = self.require_caller()?;
         if v.account.is_admin || v.is_owner_of(org) {
             Ok(v)
         } else {
@@ -64,7 +99,7 @@ impl Identity {
 
     /// A member (owner or staff) of an approved organization, or an admin.
     pub fn require_member(&self, org: &OrgId) -> Result<&Viewer, ServiceError> {
-        let v = self.require_user()?;
+        let v = self.require_caller()?;
         if v.account.is_admin || v.membership(org).is_some() {
             Ok(v)
         } else {

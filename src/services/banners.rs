@@ -29,14 +29,21 @@ pub fn file_key(prefix: &str, width: u32) -> String {
     format!("{prefix}-{width}.jpg")
 }
 
-/// Decodes, checks and re-encodes an upload into one JPEG per width.
-pub fn process(bytes: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, ServiceError> {
-    if bytes.len() > MAX_BYTES {
-        return Err(ServiceError::Invalid(
-            "The banner must be at most 5 MB.".into(),
-        ));
+/// Decodes an uploaded JPG, PNG or WebP image (the `noun` names it in
+/// messages) with dimension and allocation limits, so a decompression bomb
+/// is refused before it allocates. Shared by banners and profile photos.
+pub(crate) fn decode_upload(
+    bytes: &[u8],
+    max_bytes: usize,
+    noun: &str,
+) -> Result<image::DynamicImage, ServiceError> {
+    if bytes.len() > max_bytes {
+        return Err(ServiceError::Invalid(format!(
+            "The {noun} must be at most {} MB.",
+            max_bytes / (1024 * 1024)
+        )));
     }
-    let refuse = || ServiceError::Invalid("The banner must be a JPG, PNG or WebP image.".into());
+    let refuse = || ServiceError::Invalid(format!("The {noun} must be a JPG, PNG or WebP image."));
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|_| refuse())?;
@@ -51,34 +58,42 @@ pub fn process(bytes: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, ServiceError> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| match e {
+    reader.decode().map_err(|e| match e {
         image::ImageError::Limits(_) => ServiceError::Invalid(format!(
-            "The banner is too large: at most {MAX_SIDE} × {MAX_SIDE} pixels."
+            "The {noun} is too large: at most {MAX_SIDE} × {MAX_SIDE} pixels."
         )),
-        _ => ServiceError::Invalid(
-            "The banner could not be read as an image; it may be damaged.".into(),
-        ),
-    })?;
+        _ => ServiceError::Invalid(format!(
+            "The {noun} could not be read as an image; it may be damaged."
+        )),
+    })
+}
+
+/// Resizes to at most `width` wide (never up) and encodes as JPEG, which
+/// keeps no EXIF or other metadata.
+pub(crate) fn jpeg_at_width(rgb: &image::RgbImage, width: u32) -> Result<Vec<u8>, ServiceError> {
+    let w = width.min(rgb.width());
+    let h = ((u64::from(rgb.height()) * u64::from(w)) / u64::from(rgb.width())).max(1) as u32;
+    let resized = image::imageops::resize(rgb, w, h, FilterType::Triangle);
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 82)
+        .encode_image(&resized)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("encoding an image failed: {e}")))?;
+    Ok(jpeg)
+}
+
+/// Decodes, checks and re-encodes an upload into one JPEG per width.
+pub fn process(bytes: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, ServiceError> {
+    let image = decode_upload(bytes, MAX_BYTES, "banner")?;
     if image.width() < 200 || image.height() < 100 {
         return Err(ServiceError::Invalid(
             "The banner must be at least 200 × 100 pixels.".into(),
         ));
     }
     let rgb = image.to_rgb8();
-    let mut out = Vec::new();
-    for width in WIDTHS {
-        let w = width.min(rgb.width());
-        let h = ((u64::from(rgb.height()) * u64::from(w)) / u64::from(rgb.width())).max(1) as u32;
-        let resized = image::imageops::resize(&rgb, w, h, FilterType::Triangle);
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 82)
-            .encode_image(&resized)
-            .map_err(|e| {
-                ServiceError::Internal(anyhow::anyhow!("encoding a banner failed: {e}"))
-            })?;
-        out.push((width, jpeg));
-    }
-    Ok(out)
+    WIDTHS
+        .into_iter()
+        .map(|width| Ok((width, jpeg_at_width(&rgb, width)?)))
+        .collect()
 }
 
 /// Replaces an event's banner (owners, admins).

@@ -102,7 +102,7 @@ pub async fn managed_event<'a>(
     who: &'a Identity,
     id: &EventId,
 ) -> Result<(EventRecord, &'a Viewer), ServiceError> {
-    let viewer = who.require_user()?;
+    let viewer = who.require_caller()?;
     let event = state.store.event(id).await?.ok_or(ServiceError::NotFound)?;
     who.require_owner(&OrgId::from_string(event.org_id.clone()))?;
     Ok((event, viewer))

@@ -28,6 +28,10 @@ pub enum Template {
     StaffInvitation,
     /// An order is paid (`event`, `when`, `tickets`, `total`, `url`).
     OrderConfirmed,
+    /// A 6-digit sign-in code (`name`, `code`).
+    SignInCode,
+    /// A password-reset link (`name`, `url`).
+    PasswordReset,
     /// The buyer's tickets, attached (`event`, `when`, `tickets`, `url`).
     TicketsIssued,
     /// One attendee's ticket, attached (`name`, `event`, `when`, `buyer`).
@@ -295,6 +299,38 @@ pub fn render(job: &EmailJob) -> OutgoingMail {
             vec![
                 format!("Penyelenggara mengembalikan dana pesanan Anda untuk {}: {} dikembalikan ke metode pembayaran Anda.", var(v, "event"), var(v, "total")),
                 "Tiketnya tidak berlaku lagi.".into(),
+            ],
+        ),
+        (Template::SignInCode, Lang::En) => (
+            format!("Your admit sign-in code: {}", var(v, "code")),
+            vec![
+                format!("Hi {},", var(v, "name")),
+                format!("Your sign-in code is {}.", var(v, "code")),
+                "It works once, for 10 minutes. If you did not try to sign in to admit, ignore this email: nobody can sign in without the code.".into(),
+            ],
+        ),
+        (Template::SignInCode, Lang::Id) => (
+            format!("Kode masuk admit Anda: {}", var(v, "code")),
+            vec![
+                format!("Halo {},", var(v, "name")),
+                format!("Kode masuk Anda adalah {}.", var(v, "code")),
+                "Kode ini hanya berlaku sekali, selama 10 menit. Jika Anda tidak mencoba masuk ke admit, abaikan email ini: tidak ada yang bisa masuk tanpa kode ini.".into(),
+            ],
+        ),
+        (Template::PasswordReset, Lang::En) => (
+            "Reset your admit password".to_owned(),
+            vec![
+                format!("Hi {},", var(v, "name")),
+                format!("Choose a new password here: {}", var(v, "url")),
+                "The link works once, for 30 minutes. Resetting signs you out everywhere else. If you did not ask for this, ignore this email: your password stays as it is.".into(),
+            ],
+        ),
+        (Template::PasswordReset, Lang::Id) => (
+            "Atur ulang kata sandi admit Anda".to_owned(),
+            vec![
+                format!("Halo {},", var(v, "name")),
+                format!("Pilih kata sandi baru di sini: {}", var(v, "url")),
+                "Tautan ini hanya berlaku sekali, selama 30 menit. Mengatur ulang akan mengeluarkan Anda dari semua perangkat lain. Jika Anda tidak memintanya, abaikan email ini: kata sandi Anda tidak berubah.".into(),
             ],
         ),
     };

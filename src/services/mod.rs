@@ -6,6 +6,8 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api_keys;
+pub mod audit;
 pub mod authz;
 pub mod banners;
 pub mod catalogue;
@@ -13,12 +15,16 @@ pub mod checkout;
 pub mod door;
 pub mod events;
 pub mod format;
+pub mod google;
 pub mod holds;
+pub mod limits;
 pub mod listings;
 pub mod mail;
 pub mod markdown;
 pub mod organizers;
 pub mod payments;
+pub mod profile;
 pub mod seats;
 pub mod seed;
 pub mod tickets;
+pub mod tokens;

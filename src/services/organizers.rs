@@ -12,6 +12,7 @@ use crate::{
     },
     error::ServiceError,
     services::{
+        audit::{self, AuditExt, actions},
         authz::Identity,
         mail::{self, Template},
     },
@@ -150,6 +151,18 @@ pub async fn decide(
             reason: reason.to_owned(),
             admin: admin.user_id(),
             mail,
+            audit: audit::entry(
+                if approve {
+                    actions::APPLICATION_APPROVED
+                } else {
+                    actions::APPLICATION_REJECTED
+                },
+                Some(&admin.user_id()),
+                None,
+                now,
+            )
+            .org(org)
+            .detail(json!({"reason": reason})),
             now,
         })
         .await
@@ -239,7 +252,15 @@ pub async fn accept_invitation(
     token: &str,
 ) -> Result<OrgId, ServiceError> {
     let viewer = who.require_user()?;
-    match state.store.accept_invitation(&token_hash(token), &viewer.account, state.now()).await? {
+    let user = viewer.user_id();
+    let entry = audit::entry(
+        actions::MEMBERSHIP_CHANGED,
+        Some(&user),
+        Some(&user),
+        state.now(),
+    )
+    .detail(json!({"role": "staff", "via": "invitation"}));
+    match state.store.accept_invitation(&token_hash(token), &viewer.account, entry).await? {
         Ok(org) => Ok(org),
         Err(InvitationRefusal::NotFound) => Err(ServiceError::NotFound),
         Err(InvitationRefusal::WrongAccount) => Err(ServiceError::Forbidden(

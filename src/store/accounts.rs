@@ -6,7 +6,7 @@
 
 use crate::domain::{OrgId, Timestamp, UserId};
 
-use super::{BoxFuture, NewJob, Page, StoreResult};
+use super::{BoxFuture, NewJob, Page, StoreResult, security::NewAudit};
 
 /// An account, as the app needs it on every request.
 #[derive(Clone, Debug, sqlx::FromRow, PartialEq, Eq)]
@@ -31,6 +31,12 @@ pub struct Account {
     pub locale: String,
     /// Created.
     pub created_at: i64,
+    /// Phone number, if given.
+    pub phone: Option<String>,
+    /// File-store key of the profile photo, if any.
+    pub photo_key: Option<String>,
+    /// Set once the person deleted the account (its personal data is gone).
+    pub deleted_at: Option<i64>,
 }
 
 impl Account {
@@ -46,6 +52,39 @@ impl Account {
     pub fn is_suspended(&self) -> bool {
         self.suspended_at.is_some()
     }
+    /// Whether the person deleted the account.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+    /// Whether the account may be signed in to at all (not suspended, not deleted).
+    pub fn can_sign_in(&self) -> bool {
+        !self.is_suspended() && !self.is_deleted()
+    }
+}
+
+/// The columns of [`Account`], for every query that reads one.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! account_columns {
+    () => {
+        "id, email, name, password_hash, is_admin, email_verified_at, suspended_at, session_epoch, \
+         locale, created_at, phone, photo_key, deleted_at"
+    };
+    (u) => {
+        "u.id, u.email, u.name, u.password_hash, u.is_admin, u.email_verified_at, u.suspended_at, \
+         u.session_epoch, u.locale, u.created_at, u.phone, u.photo_key, u.deleted_at"
+    };
+}
+
+/// Profile fields a person edits.
+#[derive(Clone, Debug)]
+pub struct ProfileUpdate {
+    /// Display name.
+    pub name: String,
+    /// Phone, or none.
+    pub phone: Option<String>,
+    /// `en` or `id`.
+    pub locale: String,
 }
 
 /// A new password account, with its verification code and the email that
@@ -158,6 +197,8 @@ pub struct Decision {
     pub admin: UserId,
     /// Emails to the applicant, in the outbox with the decision.
     pub mail: Vec<NewJob>,
+    /// The audit entry, written with the decision.
+    pub audit: NewAudit,
     /// Now.
     pub now: Timestamp,
 }
@@ -238,7 +279,8 @@ pub trait AccountStore: Send + Sync {
         now: Timestamp,
     ) -> BoxFuture<'a, StoreResult<()>>;
     /// Checks a code: counts the try, burns it after `max_tries` wrong ones,
-    /// uses it up when right (verifying the email for `VerifyEmail`).
+    /// uses it up when right (verifying the email: a sign-in code proves the
+    /// address as well as a verification code).
     fn check_code<'a>(
         &'a self,
         user: &'a UserId,
@@ -277,12 +319,13 @@ pub trait AccountStore: Send + Sync {
         token_hash: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<Invitation>>>;
     /// Accepts an invitation for `user` (whose email must match): makes them
-    /// staff (an owner stays owner) with the invitation's event scope.
+    /// staff (an owner stays owner) with the invitation's event scope, and
+    /// writes `audit` (with the organization filled in).
     fn accept_invitation<'a>(
         &'a self,
         token_hash: &'a str,
         user: &'a Account,
-        now: Timestamp,
+        audit: NewAudit,
     ) -> BoxFuture<'a, StoreResult<Result<OrgId, InvitationRefusal>>>;
     /// Adds a member (`owner` or `staff`, every event) to an organization.
     fn add_member<'a>(
@@ -299,17 +342,64 @@ pub trait AccountStore: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> BoxFuture<'a, StoreResult<Page<Account>>>;
-    /// Grants or removes platform admin.
-    fn set_admin<'a>(&'a self, user: &'a UserId, admin: bool) -> BoxFuture<'a, StoreResult<()>>;
-    /// Suspends (ending every session) or unsuspends.
+    /// Grants or removes platform admin, with its audit entry.
+    fn set_admin<'a>(
+        &'a self,
+        user: &'a UserId,
+        admin: bool,
+        audit: NewAudit,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Suspends (ending every session and refresh token) or unsuspends, with
+    /// its audit entry.
     fn set_suspended<'a>(
         &'a self,
         user: &'a UserId,
         suspended: bool,
-        now: Timestamp,
+        audit: NewAudit,
     ) -> BoxFuture<'a, StoreResult<()>>;
-    /// Ends every session of a user ("sign out everywhere").
+    /// Ends every session and every API refresh token of a user at once
+    /// ("sign out everywhere"): the epoch moves on, so cookies and access
+    /// tokens minted before stop matching. Returns the new epoch.
     fn bump_session_epoch<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, StoreResult<i64>>;
+    /// Sets a new password hash and ends every session and refresh token
+    /// (as [`AccountStore::bump_session_epoch`]), with its audit entry.
+    /// Returns the account as of now.
+    fn set_password<'a>(
+        &'a self,
+        user: &'a UserId,
+        password_hash: &'a str,
+        audit: NewAudit,
+    ) -> BoxFuture<'a, StoreResult<Account>>;
+    /// Saves profile fields; returns the account as of now.
+    fn update_profile<'a>(
+        &'a self,
+        user: &'a UserId,
+        profile: &'a ProfileUpdate,
+    ) -> BoxFuture<'a, StoreResult<Account>>;
+    /// Points the profile photo at a stored file (or none); returns the
+    /// previous key so its file can be removed.
+    fn set_photo<'a>(
+        &'a self,
+        user: &'a UserId,
+        key: Option<&'a str>,
+    ) -> BoxFuture<'a, StoreResult<Option<String>>>;
+    /// Deletes an account softly, in one transaction: personal fields are
+    /// anonymized (orders stay, pointing at the anonymous row; the
+    /// attendee details the person gave as themselves are cleared), every
+    /// credential goes (password, codes, reset links, Google identities,
+    /// sessions, refresh tokens, the API keys they created), memberships
+    /// end, and `audit` is written. Returns the old photo key.
+    fn delete_account<'a>(
+        &'a self,
+        user: &'a UserId,
+        audit: NewAudit,
+    ) -> BoxFuture<'a, StoreResult<Option<String>>>;
+    /// Live sessions of a user.
+    fn session_count<'a>(
+        &'a self,
+        user: &'a UserId,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<i64>>;
     /// Events of an organization (any status), by start.
     fn events_of_org<'a>(
         &'a self,
@@ -322,11 +412,12 @@ pub trait AccountStore: Send + Sync {
         id: &'a str,
         now: Timestamp,
     ) -> BoxFuture<'a, StoreResult<Option<String>>>;
-    /// Saves a session record.
+    /// Saves a session record (with its signed-in user, if any).
     fn session_save<'a>(
         &'a self,
         id: &'a str,
         data: &'a str,
+        user: Option<&'a str>,
         expires_at: Timestamp,
     ) -> BoxFuture<'a, StoreResult<()>>;
     /// Creates a session record; false when the id is taken.
@@ -334,10 +425,13 @@ pub trait AccountStore: Send + Sync {
         &'a self,
         id: &'a str,
         data: &'a str,
+        user: Option<&'a str>,
         expires_at: Timestamp,
     ) -> BoxFuture<'a, StoreResult<bool>>;
     /// Deletes a session record.
     fn session_delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<()>>;
-    /// Deletes expired sessions; returns how many.
+    /// Deletes expired sessions; returns how many. Also drops what no longer
+    /// counts for anything: abuse-limit windows that ended, refresh tokens
+    /// and reset links past their expiry.
     fn purge_expired_sessions(&self, now: Timestamp) -> BoxFuture<'_, StoreResult<u64>>;
 }

@@ -11,12 +11,12 @@ macro_rules! impl_account_store {
                     let s = &s;
                     self.with_retry(|| async move {
                         let mut tx = self.begin_write().await?;
-                        let account: $crate::store::accounts::Account = sqlx::query_as(
+                        let account: $crate::store::accounts::Account = sqlx::query_as(concat!(
                             "INSERT INTO users (id, email, name, password_hash, locale, created_at)
                              VALUES ($1, $2, $3, $4, $5, $6)
-                             RETURNING id, email, name, password_hash, is_admin, email_verified_at, suspended_at,
-                                       session_epoch, locale, created_at",
-                        )
+                             RETURNING ",
+                            $crate::account_columns!()
+                        ))
                         .bind(s.id.as_str())
                         .bind(&s.email)
                         .bind(&s.name)
@@ -50,11 +50,7 @@ macro_rules! impl_account_store {
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<$crate::store::accounts::Account>>>
             {
                 Box::pin(async move {
-                    Ok(sqlx::query_as(
-                        "SELECT id, email, name, password_hash, is_admin, email_verified_at, suspended_at, session_epoch,
-                                locale, created_at
-                         FROM users WHERE id = $1",
-                    )
+                    Ok(sqlx::query_as(concat!("SELECT ", $crate::account_columns!(), " FROM users WHERE id = $1"))
                     .bind(id.as_str())
                     .fetch_optional(&self.pool)
                     .await?)
@@ -67,11 +63,7 @@ macro_rules! impl_account_store {
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<$crate::store::accounts::Account>>>
             {
                 Box::pin(async move {
-                    Ok(sqlx::query_as(
-                        "SELECT id, email, name, password_hash, is_admin, email_verified_at, suspended_at, session_epoch,
-                                locale, created_at
-                         FROM users WHERE email = $1",
-                    )
+                    Ok(sqlx::query_as(concat!("SELECT ", $crate::account_columns!(), " FROM users WHERE email = $1"))
                     .bind(email)
                     .fetch_optional(&self.pool)
                     .await?)
@@ -171,15 +163,14 @@ macro_rules! impl_account_store {
                             if r.rows_affected() != 1 {
                                 return Ok(CodeCheck::Missing);
                             }
-                            if purpose == $crate::store::accounts::CodePurpose::VerifyEmail {
-                                sqlx::query(
-                                    "UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL",
-                                )
-                                .bind(user.as_str())
-                                .bind(now.as_millis())
-                                .execute(&mut *tx)
-                                .await?;
-                            }
+                            // Both purposes prove the person reads this address.
+                            sqlx::query(
+                                "UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL",
+                            )
+                            .bind(user.as_str())
+                            .bind(now.as_millis())
+                            .execute(&mut *tx)
+                            .await?;
                         }
                         tx.commit().await?;
                         Ok(outcome)
@@ -244,12 +235,12 @@ macro_rules! impl_account_store {
                 org: &'a $crate::domain::OrgId,
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Vec<$crate::store::accounts::Account>>> {
                 Box::pin(async move {
-                    Ok(sqlx::query_as(
-                        "SELECT u.id, u.email, u.name, u.password_hash, u.is_admin, u.email_verified_at, u.suspended_at,
-                                u.session_epoch, u.locale, u.created_at
-                         FROM users u JOIN memberships m ON m.user_id = u.id
-                         WHERE m.org_id = $1 AND m.role = 'owner' ORDER BY u.created_at",
-                    )
+                    Ok(sqlx::query_as(concat!(
+                        "SELECT ",
+                        $crate::account_columns!(u),
+                        " FROM users u JOIN memberships m ON m.user_id = u.id
+                         WHERE m.org_id = $1 AND m.role = 'owner' ORDER BY u.created_at"
+                    ))
                     .bind(org.as_str())
                     .fetch_all(&self.pool)
                     .await?)
@@ -295,6 +286,7 @@ macro_rules! impl_account_store {
                         for job in &d.mail {
                             Self::enqueue_in(&mut tx, job, d.now).await?;
                         }
+                        Self::audit_in(&mut tx, &d.audit).await?;
                         tx.commit().await?;
                         Ok(())
                     })
@@ -367,13 +359,15 @@ macro_rules! impl_account_store {
                 &'a self,
                 token_hash: &'a str,
                 user: &'a $crate::store::accounts::Account,
-                now: $crate::domain::Timestamp,
+                audit: $crate::store::security::NewAudit,
             ) -> $crate::store::BoxFuture<
                 'a,
                 $crate::store::StoreResult<Result<$crate::domain::OrgId, $crate::store::accounts::InvitationRefusal>>,
             > {
                 use $crate::store::accounts::InvitationRefusal;
+                let now = audit.at;
                 Box::pin(async move {
+                    let audit = &audit;
                     self.with_retry(|| async move {
                         let mut tx = self.begin_write().await?;
                         let inv: Option<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
@@ -428,6 +422,9 @@ macro_rules! impl_account_store {
                         if r.rows_affected() != 1 {
                             return Ok(Err(InvitationRefusal::AlreadyAccepted));
                         }
+                        let mut entry = audit.clone();
+                        entry.org = Some($crate::domain::OrgId::from_string(org_id.clone()));
+                        Self::audit_in(&mut tx, &entry).await?;
                         tx.commit().await?;
                         Ok(Ok($crate::domain::OrgId::from_string(org_id)))
                     })
@@ -475,12 +472,12 @@ macro_rules! impl_account_store {
                         query.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
                     );
                     let mut tx = self.pool.begin().await?;
-                    let items: Vec<$crate::store::accounts::Account> = sqlx::query_as(
-                        "SELECT id, email, name, password_hash, is_admin, email_verified_at, suspended_at, session_epoch,
-                                locale, created_at
-                         FROM users WHERE email LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\'
-                         ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
-                    )
+                    let items: Vec<$crate::store::accounts::Account> = sqlx::query_as(concat!(
+                        "SELECT ",
+                        $crate::account_columns!(),
+                        " FROM users WHERE email LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\'
+                         ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
+                    ))
                     .bind(&needle)
                     .bind(limit)
                     .bind(offset)
@@ -501,11 +498,13 @@ macro_rules! impl_account_store {
                 &'a self,
                 user: &'a $crate::domain::UserId,
                 admin: bool,
+                audit: $crate::store::security::NewAudit,
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
                 Box::pin(async move {
+                    let audit = &audit;
                     self.with_retry(|| async move {
                         let mut tx = self.begin_write().await?;
-                        let r = sqlx::query("UPDATE users SET is_admin = $2 WHERE id = $1")
+                        let r = sqlx::query("UPDATE users SET is_admin = $2 WHERE id = $1 AND deleted_at IS NULL")
                             .bind(user.as_str())
                             .bind(admin)
                             .execute(&mut *tx)
@@ -513,6 +512,7 @@ macro_rules! impl_account_store {
                         if r.rows_affected() == 0 {
                             return Err($crate::store::StoreError::NotFound);
                         }
+                        Self::audit_in(&mut tx, audit).await?;
                         tx.commit().await?;
                         Ok(())
                     })
@@ -524,9 +524,11 @@ macro_rules! impl_account_store {
                 &'a self,
                 user: &'a $crate::domain::UserId,
                 suspended: bool,
-                now: $crate::domain::Timestamp,
+                audit: $crate::store::security::NewAudit,
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
+                let now = audit.at;
                 Box::pin(async move {
+                    let audit = &audit;
                     self.with_retry(|| async move {
                         let mut tx = self.begin_write().await?;
                         let r = sqlx::query(
@@ -540,6 +542,10 @@ macro_rules! impl_account_store {
                         if r.rows_affected() == 0 {
                             return Err($crate::store::StoreError::NotFound);
                         }
+                        if suspended {
+                            Self::end_credentials_in(&mut tx, user).await?;
+                        }
+                        Self::audit_in(&mut tx, audit).await?;
                         tx.commit().await?;
                         Ok(())
                     })
@@ -561,6 +567,7 @@ macro_rules! impl_account_store {
                         .fetch_optional(&mut *tx)
                         .await?
                         .ok_or($crate::store::StoreError::NotFound)?;
+                        Self::end_credentials_in(&mut tx, user).await?;
                         tx.commit().await?;
                         Ok(epoch)
                     })
@@ -605,18 +612,20 @@ macro_rules! impl_account_store {
                 &'a self,
                 id: &'a str,
                 data: &'a str,
+                user: Option<&'a str>,
                 expires_at: $crate::domain::Timestamp,
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<()>> {
                 Box::pin(async move {
                     self.with_retry(|| async move {
                         let mut tx = self.begin_write().await?;
                         sqlx::query(
-                            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)
-                             ON CONFLICT (id) DO UPDATE SET data = $2, expires_at = $3",
+                            "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
+                             ON CONFLICT (id) DO UPDATE SET data = $2, expires_at = $3, user_id = $4",
                         )
                         .bind(id)
                         .bind(data)
                         .bind(expires_at.as_millis())
+                        .bind(user)
                         .execute(&mut *tx)
                         .await?;
                         tx.commit().await?;
@@ -630,17 +639,20 @@ macro_rules! impl_account_store {
                 &'a self,
                 id: &'a str,
                 data: &'a str,
+                user: Option<&'a str>,
                 expires_at: $crate::domain::Timestamp,
             ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<bool>> {
                 Box::pin(async move {
                     self.with_retry(|| async move {
                         let mut tx = self.begin_write().await?;
                         let r = sqlx::query(
-                            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                            "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
+                             ON CONFLICT (id) DO NOTHING",
                         )
                         .bind(id)
                         .bind(data)
                         .bind(expires_at.as_millis())
+                        .bind(user)
                         .execute(&mut *tx)
                         .await?;
                         tx.commit().await?;
@@ -676,11 +688,221 @@ macro_rules! impl_account_store {
                             .bind(now.as_millis())
                             .execute(&mut *tx)
                             .await?;
+                        // Windows end within a day at the most generous settings.
+                        sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+                            .bind(now.as_millis() - 86_400_000)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
+                            .bind(now.as_millis())
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1")
+                            .bind(now.as_millis())
+                            .execute(&mut *tx)
+                            .await?;
                         tx.commit().await?;
                         Ok(r.rows_affected())
                     })
                     .await
                 })
+            }
+
+            fn set_password<'a>(
+                &'a self,
+                user: &'a $crate::domain::UserId,
+                password_hash: &'a str,
+                audit: $crate::store::security::NewAudit,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<$crate::store::accounts::Account>> {
+                Box::pin(async move {
+                    let audit = &audit;
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let account: $crate::store::accounts::Account = sqlx::query_as(concat!(
+                            "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1
+                             WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+                            $crate::account_columns!()
+                        ))
+                        .bind(user.as_str())
+                        .bind(password_hash)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or($crate::store::StoreError::NotFound)?;
+                        Self::end_credentials_in(&mut tx, user).await?;
+                        // A new password makes outstanding reset links moot.
+                        sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
+                            .bind(user.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        Self::audit_in(&mut tx, audit).await?;
+                        tx.commit().await?;
+                        Ok(account)
+                    })
+                    .await
+                })
+            }
+
+            fn update_profile<'a>(
+                &'a self,
+                user: &'a $crate::domain::UserId,
+                profile: &'a $crate::store::accounts::ProfileUpdate,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<$crate::store::accounts::Account>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let account: $crate::store::accounts::Account = sqlx::query_as(concat!(
+                            "UPDATE users SET name = $2, phone = $3, locale = $4
+                             WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+                            $crate::account_columns!()
+                        ))
+                        .bind(user.as_str())
+                        .bind(&profile.name)
+                        .bind(&profile.phone)
+                        .bind(&profile.locale)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or($crate::store::StoreError::NotFound)?;
+                        tx.commit().await?;
+                        Ok(account)
+                    })
+                    .await
+                })
+            }
+
+            fn set_photo<'a>(
+                &'a self,
+                user: &'a $crate::domain::UserId,
+                key: Option<&'a str>,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<String>>> {
+                Box::pin(async move {
+                    self.with_retry(|| async move {
+                        let mut tx = self.begin_write().await?;
+                        let old: Option<(Option<String>,)> =
+                            sqlx::query_as("SELECT photo_key FROM users WHERE id = $1 AND deleted_at IS NULL")
+                                .bind(user.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let Some((old,)) = old else {
+                            return Err($crate::store::StoreError::NotFound);
+                        };
+                        sqlx::query("UPDATE users SET photo_key = $2 WHERE id = $1")
+                            .bind(user.as_str())
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        Ok(old)
+                    })
+                    .await
+                })
+            }
+
+            fn delete_account<'a>(
+                &'a self,
+                user: &'a $crate::domain::UserId,
+                audit: $crate::store::security::NewAudit,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<String>>> {
+                Box::pin(async move {
+                    let audit = &audit;
+                    self.with_retry(|| async move {
+                        let now = audit.at.as_millis();
+                        let mut tx = self.begin_write().await?;
+                        let row: Option<(String, Option<String>)> =
+                            sqlx::query_as("SELECT email, photo_key FROM users WHERE id = $1 AND deleted_at IS NULL")
+                                .bind(user.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let Some((email, photo_key)) = row else {
+                            return Err($crate::store::StoreError::NotFound);
+                        };
+                        // Tickets the person bought for themselves carry their
+                        // name and address: those go. Tickets for others stay.
+                        sqlx::query(
+                            "UPDATE order_items SET attendee_name = 'Deleted account', attendee_email = NULL
+                             WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1) AND attendee_email = $2",
+                        )
+                        .bind(user.as_str())
+                        .bind(&email)
+                        .execute(&mut *tx)
+                        .await?;
+                        // The row stays for the orders that point at it; what
+                        // identified the person does not. The email must stay
+                        // unique, so it becomes one nobody can receive.
+                        sqlx::query(
+                            "UPDATE users SET email = $2, name = 'Deleted account', password_hash = NULL, phone = NULL,
+                                              photo_key = NULL, is_admin = FALSE, email_verified_at = NULL,
+                                              session_epoch = session_epoch + 1, deleted_at = $3
+                             WHERE id = $1",
+                        )
+                        .bind(user.as_str())
+                        .bind(format!("deleted-{}@deleted.invalid", user.as_str()))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        for sql in [
+                            "DELETE FROM email_codes WHERE user_id = $1",
+                            "DELETE FROM password_resets WHERE user_id = $1",
+                            "DELETE FROM oauth_identities WHERE user_id = $1",
+                            "DELETE FROM memberships WHERE user_id = $1",
+                            "UPDATE audit_log SET ip = NULL WHERE actor_id = $1 OR subject_id = $1",
+                        ] {
+                            sqlx::query(sql).bind(user.as_str()).execute(&mut *tx).await?;
+                        }
+                        // Their sessions' records name them: gone at once.
+                        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                            .bind(user.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE created_by = $1 AND revoked_at IS NULL")
+                            .bind(user.as_str())
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        Self::end_credentials_in(&mut tx, user).await?;
+                        Self::audit_in(&mut tx, audit).await?;
+                        tx.commit().await?;
+                        Ok(photo_key)
+                    })
+                    .await
+                })
+            }
+
+            fn session_count<'a>(
+                &'a self,
+                user: &'a $crate::domain::UserId,
+                now: $crate::domain::Timestamp,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<i64>> {
+                Box::pin(async move {
+                    let (n,): (i64,) =
+                        sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2")
+                            .bind(user.as_str())
+                            .bind(now.as_millis())
+                            .fetch_one(&self.pool)
+                            .await?;
+                    Ok(n)
+                })
+            }
+        }
+
+        impl $store {
+            /// Ends every session and API refresh token of a user, inside
+            /// the caller's transaction. The caller bumps the epoch, which is
+            /// what ends the sessions: their records are only detached from
+            /// the user here (no longer counted as theirs) and go away at
+            /// their next request.
+            async fn end_credentials_in(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                user: &$crate::domain::UserId,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query("UPDATE sessions SET user_id = NULL WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
             }
         }
     };

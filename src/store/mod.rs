@@ -26,11 +26,14 @@ mod orders_sql;
 mod payments_sql;
 #[macro_use]
 mod tickets_sql;
+#[macro_use]
+mod security_sql;
 pub mod accounts;
 pub mod catalogue;
 pub mod orders;
 pub mod payments;
 mod postgres;
+pub mod security;
 mod sqlite;
 pub mod tickets;
 
@@ -46,6 +49,7 @@ pub use payments::{
     SimulatedSession,
 };
 pub use tickets::TicketStore;
+pub use security::SecurityStore;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -446,7 +450,15 @@ pub struct JobCounts {
 /// The storage contract. Every method is one transaction. Account storage
 /// is a supertrait so each area keeps its own file.
 pub trait Store:
-    AccountStore + CatalogueStore + OrderStore + PaymentStore + TicketStore + Send + Sync + 'static
+    AccountStore
+    + CatalogueStore
+    + OrderStore
+    + PaymentStore
+    + TicketStore
+    + SecurityStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -106,3 +106,4 @@ impl_catalogue_store!(PgStore);
 impl_order_store!(PgStore);
 impl_payment_store!(PgStore);
 impl_ticket_store!(PgStore);
+impl_security_store!(PgStore);

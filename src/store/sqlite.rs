@@ -112,3 +112,4 @@ impl_catalogue_store!(SqliteStore);
 impl_order_store!(SqliteStore);
 impl_payment_store!(SqliteStore);
 impl_ticket_store!(SqliteStore);
+impl_security_store!(SqliteStore);

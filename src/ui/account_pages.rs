@@ -38,6 +38,14 @@ pub fn Flash() -> impl IntoView {
             "released" => t_string!(i18n, notice_released).to_string(),
             "confirmed" => t_string!(i18n, notice_confirmed).to_string(),
             "paying" => t_string!(i18n, notice_paying).to_string(),
+            "code_sent" => t_string!(i18n, notice_code_sent).to_string(),
+            "reset_sent" => t_string!(i18n, notice_reset_sent).to_string(),
+            "password_changed" => t_string!(i18n, notice_password_changed).to_string(),
+            "password_reset" => t_string!(i18n, notice_password_reset).to_string(),
+            "deleted" => t_string!(i18n, notice_deleted).to_string(),
+            "key_created" => t_string!(i18n, notice_key_created).to_string(),
+            "key_revoked" => t_string!(i18n, notice_key_revoked).to_string(),
+            "signed_in" => t_string!(i18n, notice_signed_in).to_string(),
             _ => t_string!(i18n, notice_saved).to_string(),
         })
     };
@@ -127,6 +135,7 @@ pub fn SignInPage() -> impl IntoView {
                 </label>
                 <button type="submit" class=BUTTON>{t!(i18n, sign_in)}</button>
             </form>
+            <super::security_pages::OtherSignIns next=next() />
             <p class="mt-4 text-sm">{t!(i18n, no_account)} " " <a href="/signup" class="text-indigo-700 underline">{t!(i18n, sign_up)}</a></p>
         </div>
     }
@@ -221,6 +230,7 @@ pub fn AccountPage() -> impl IntoView {
                                 </form>
                             </div>
                         </div>
+                        <super::security_pages::AccountSections me=me.clone() />
                     }.into_any(),
                 }
             })}
@@ -305,6 +315,11 @@ pub fn OrganizerPage() -> impl IntoView {
                                         </fieldset>
                                         <button type="submit" class=BUTTON>{t!(i18n, send_invitation)}</button>
                                     </form>
+                                    <p class="mt-4 text-sm">
+                                        <a href=format!("/organizer/api-keys/{}", org.id) class="text-indigo-700 underline" data-testid="api-keys-link">
+                                            {t!(i18n, api_keys_title)}
+                                        </a>
+                                    </p>
                                 })}
                             </section>
                         }
@@ -377,7 +392,10 @@ pub fn AdminPage() -> impl IntoView {
                     Err(e) => refusal(&e),
                     Ok(apps) => view! {
                         <h1 class="text-2xl font-semibold mb-4">{t!(i18n, admin_title)}</h1>
-                        <p class="mb-4"><a href="/admin/users" class="text-indigo-700 underline">{t!(i18n, users_title)}</a></p>
+                        <p class="mb-4 flex gap-4">
+                            <a href="/admin/users" class="text-indigo-700 underline">{t!(i18n, users_title)}</a>
+                            <a href="/admin/audit" class="text-indigo-700 underline" data-testid="audit-link">{t!(i18n, audit_title)}</a>
+                        </p>
                         <h2 class="text-lg font-semibold mb-2">{t!(i18n, pending_applications)}</h2>
                         {if apps.is_empty() {
                             view! { <p class="text-slate-600">{t!(i18n, no_applications)}</p> }.into_any()

@@ -7,6 +7,7 @@ pub mod islands;
 pub mod order_pages;
 pub mod organizer_pages;
 pub mod pages;
+pub mod security_pages;
 
 use std::collections::HashMap;
 
@@ -21,6 +22,19 @@ pub struct EventForm {
     /// Seats ticked on the map.
     pub seats: Vec<String>,
     /// Why the hold was not taken.
+    pub error: Option<String>,
+    /// The inline passwordless sign-in of a buyer who is not signed in.
+    pub sign_in: InlineSignIn,
+}
+
+/// The event page's inline sign-in, as posted.
+#[derive(Clone, Debug, Default)]
+pub struct InlineSignIn {
+    /// The address the code went to.
+    pub email: String,
+    /// A code was asked for: show the code field.
+    pub sent: bool,
+    /// Why signing in did not work.
     pub error: Option<String>,
 }
 

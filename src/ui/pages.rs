@@ -138,6 +138,8 @@ fn EventDetails(ev: EventPageView, picked: EventForm) -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
     let released = query.with_untracked(|q| q.get("notice")).as_deref() == Some("released");
+    let signed_in = query.with_untracked(|q| q.get("notice")).as_deref() == Some("signed_in");
+    let inline_sign_in = picked.sign_in.clone();
     let tiers: Vec<PickerTier> = ev
         .tiers
         .iter()
@@ -250,7 +252,9 @@ fn EventDetails(ev: EventPageView, picked: EventForm) -> impl IntoView {
                 <h2 class="text-lg font-semibold mb-3">{t!(i18n, tickets)}</h2>
                 {released.then(|| view! { <p role="status" data-testid="notice" class="mb-3 rounded bg-green-50 p-3 text-green-800">{t!(i18n, notice_released)}</p> })}
                 {hold_error.map(|e| view! { <p role="alert" data-testid="hold-error" class="mb-3 rounded bg-red-50 p-3 text-red-800">{e}</p> })}
+                {signed_in.then(|| view! { <p role="status" data-testid="notice" class="mb-3 rounded bg-green-50 p-3 text-green-800">{t!(i18n, notice_signed_in)}</p> })}
                 {has_tiers.then(|| view! { <TierPicker tiers currency=ev.currency lang=ev.lang initial labels code=ev.code.clone() /> })}
+                <super::security_pages::BuyerSignIn slug=ev.slug.clone() state=inline_sign_in />
                 <form method="get" class="mt-4 flex gap-2" data-testid="code-form">
                     <label class="sr-only" for="code">{t!(i18n, code_prompt)}</label>
                     <input id="code" name="code" value=ev.code.clone().unwrap_or_default() placeholder=move || t_string!(i18n, code_prompt)

@@ -334,7 +334,7 @@ fn classify(status: u16, location: &str) -> String {
     if status == 302 || status == 303 {
         if location.contains("error=") {
             "302>err".into()
-        } else if location.starts_with("/signin") {
+        } else if location == "/signin" || location.starts_with("/signin?") {
             "302>signin".into()
         } else {
             "302>ok".into()

@@ -153,6 +153,11 @@ pub fn test_settings(db: &TestDb) -> Settings {
     s.data_dir = db.data_dir();
     s.worker_enabled = false;
     s.log = "warn".into();
+    // Every test signs in from 127.0.0.1, many times: abuse limits stay out
+    // of the way unless a test sets its own.
+    s.rate_limits =
+        "sign_in=10000/10000,send_code=10000/10000,sign_up=10000/10000,password_reset=10000/10000"
+            .into();
     s
 }
 
@@ -712,6 +717,7 @@ pub async fn identity_of(app: &TestApp, email: &str) -> admit::services::authz::
     admit::services::authz::Identity(Some(Arc::new(admit::services::authz::Viewer {
         account,
         memberships,
+        credential: admit::services::authz::Credential::Session,
     })))
 }
 
