@@ -10,7 +10,10 @@ use leptos_router::{
 
 use crate::{
     i18n::I18nContextProvider,
-    ui::{account_pages, components::Layout, order_pages, organizer_pages, pages, security_pages},
+    ui::{
+        account_pages, components::Layout, order_pages, organizer_pages, pages, security_pages,
+        ticket_pages,
+    },
 };
 
 /// The document around every page. Its inline scripts carry the request's
@@ -62,6 +65,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/organizer/events/new") view=organizer_pages::NewEventPage ssr=SsrMode::Async />
                         <Route path=path!("/organizer/events/:id") view=organizer_pages::ManageEventPage ssr=SsrMode::Async />
                         <Route path=path!("/orders") view=order_pages::MyOrdersPage ssr=SsrMode::Async />
+                        <Route path=path!("/tickets") view=ticket_pages::MyTicketsPage ssr=SsrMode::Async />
+                        <Route path=path!("/scan") view=ticket_pages::ScanPage ssr=SsrMode::Async />
+                        <Route path=path!("/organizer/events/:id/door") view=ticket_pages::DoorDashboardPage ssr=SsrMode::Async />
                         <Route path=path!("/orders/:id") view=order_pages::OrderPage ssr=SsrMode::Async />
                         <Route path=path!("/pay/sim/:session") view=order_pages::SimulatedPayPage ssr=SsrMode::Async />
                         <Route path=path!("/invitations/:token") view=account_pages::InvitationPage ssr=SsrMode::Async />

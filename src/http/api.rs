@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::api_accounts::router())
         .merge(super::api_events::router())
         .merge(super::api_orders::router())
+        .merge(super::api_tickets::router())
         .fallback(not_found)
 }
 
@@ -151,6 +152,7 @@ pub struct ApiDoc;
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::api_accounts::AccountsApiDoc::openapi());
+    doc.merge(super::api_tickets::TicketsApiDoc::openapi());
     Json(doc)
 }
 

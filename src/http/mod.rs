@@ -5,6 +5,7 @@ pub mod api;
 pub mod api_accounts;
 pub mod api_events;
 pub mod api_orders;
+pub mod api_tickets;
 pub mod identity;
 pub mod pages;
 pub mod probes;

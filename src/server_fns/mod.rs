@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod catalogue;
 pub mod orders;
 pub mod organizer;
+pub mod tickets;
 pub mod views;
 
 /// URL prefix of every server function.

@@ -663,3 +663,152 @@ pub struct SimulatedSession {
     /// What is charged, formatted.
     pub total_label: String,
 }
+
+/// A scan as a scanner sends it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ScanInput {
+    /// The QR payload, or the short reference printed under it.
+    pub code: String,
+    /// The event this door is for.
+    pub event_id: String,
+    /// Gate name ("B", "VIP entrance").
+    pub gate: String,
+    /// The scanning device (a name the scanner picks once).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// A fresh random id per scan: a retried upload of the same scan is
+    /// answered the same and counted once.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// When the scan happened (UTC ms), for scans made offline.
+    #[serde(default)]
+    pub scanned_at_ms: Option<i64>,
+    /// Made offline and uploaded now.
+    #[serde(default)]
+    pub offline: bool,
+}
+
+/// The door's answer, ready to show big.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ScanView {
+    /// `valid`, `already_used`, `wrong_event`, `revoked`, `forged`,
+    /// `unknown` or `flagged`.
+    pub result: String,
+    /// One line for the screen ("Valid", "Already used at 19:42, gate B").
+    pub headline: String,
+    /// The ticket, when known.
+    pub ticket_id: Option<String>,
+    /// Attendee.
+    pub attendee: Option<String>,
+    /// Tier.
+    pub tier: Option<String>,
+    /// Seat.
+    pub seat: Option<String>,
+    /// For `already_used`: when (in the event's zone), gate, and by whom.
+    pub used_at: Option<String>,
+    /// Gate of the earlier admission.
+    pub used_gate: Option<String>,
+    /// Staff member of the earlier admission.
+    pub used_by: Option<String>,
+    /// A retried upload: the first answer, repeated.
+    pub replayed: bool,
+}
+
+/// What a scanner needs to verify tickets offline.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ScannerSetup {
+    /// The event.
+    pub event_id: String,
+    /// Its title.
+    pub event_title: String,
+    /// Its Ed25519 public key (base64url); none before any ticket is issued.
+    pub public_key: Option<String>,
+    /// Its tiers: (tier id, name), to name a verified ticket's tier.
+    pub tiers: Vec<(String, String)>,
+    /// Tickets that must be refused (refunded, cancelled, re-issued).
+    pub revoked: Vec<String>,
+    /// Tickets already admitted.
+    pub admitted: Vec<String>,
+}
+
+/// An event the viewer may scan for.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ScanEvent {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// When, in its zone.
+    pub when: String,
+}
+
+/// A ticket as its holder sees it on "My tickets".
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TicketView {
+    /// Id.
+    pub id: String,
+    /// The order.
+    pub order_id: String,
+    /// The order number people read.
+    pub order_number: String,
+    /// Event title.
+    pub event_title: String,
+    /// When, in the event's zone with its label.
+    pub event_when: String,
+    /// Venue.
+    pub venue: String,
+    /// Attendee.
+    pub attendee: String,
+    /// Tier.
+    pub tier: String,
+    /// Seat.
+    pub seat: Option<String>,
+    /// The short reference printed under the QR.
+    pub reference: String,
+    /// `valid` or `revoked`.
+    pub status: String,
+    /// Why it was revoked.
+    pub revoked_reason: Option<String>,
+    /// The QR code as SVG (made by admit from its own code: safe to inline).
+    pub qr_svg: String,
+}
+
+/// The door dashboard of an event.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DoorView {
+    /// The event.
+    pub event_id: String,
+    /// Its title.
+    pub event_title: String,
+    /// Valid tickets.
+    pub total: i64,
+    /// Checked in.
+    pub checked_in: i64,
+    /// Per tier: name, checked in, total.
+    pub per_tier: Vec<(String, i64, i64)>,
+    /// Per gate: name, checked in.
+    pub per_gate: Vec<(String, i64)>,
+    /// Flagged check-ins (admitted offline at two gates).
+    pub conflicts: Vec<ConflictView>,
+}
+
+/// A flagged check-in.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConflictView {
+    /// The ticket.
+    pub ticket_id: String,
+    /// Its attendee.
+    pub attendee: String,
+    /// Its reference.
+    pub reference: String,
+    /// The gate of the flagged admission.
+    pub gate: String,
+    /// When, in the event's zone.
+    pub at: String,
+}

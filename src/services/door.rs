@@ -6,8 +6,7 @@
 //! scanner island), then the store decides the admission atomically: of any
 //! number of simultaneous scans of one ticket, exactly one admits it.
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::server_fns::views::{ScanEvent, ScanInput, ScanView, ScannerSetup};
 use crate::{
     domain::{
         EventId, OrgId, TierId, Timestamp, UserId,
@@ -25,87 +24,6 @@ use crate::{
 
 /// Longest gate or device name.
 const MAX_LABEL: usize = 60;
-
-/// A scan as a scanner sends it.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct ScanInput {
-    /// The QR payload, or the short reference printed under it.
-    pub code: String,
-    /// The event this door is for.
-    pub event_id: String,
-    /// Gate name ("B", "VIP entrance").
-    pub gate: String,
-    /// The scanning device (a name the scanner picks once).
-    #[serde(default)]
-    pub device: Option<String>,
-    /// A fresh random id per scan: a retried upload of the same scan is
-    /// answered the same and counted once.
-    #[serde(default)]
-    pub nonce: Option<String>,
-    /// When the scan happened (UTC ms), for scans made offline.
-    #[serde(default)]
-    pub scanned_at_ms: Option<i64>,
-    /// Made offline and uploaded now.
-    #[serde(default)]
-    pub offline: bool,
-}
-
-/// The door's answer, ready to show big.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct ScanView {
-    /// `valid`, `already_used`, `wrong_event`, `revoked`, `forged`,
-    /// `unknown` or `flagged`.
-    pub result: String,
-    /// One line for the screen ("Valid", "Already used at 19:42, gate B").
-    pub headline: String,
-    /// The ticket, when known.
-    pub ticket_id: Option<String>,
-    /// Attendee.
-    pub attendee: Option<String>,
-    /// Tier.
-    pub tier: Option<String>,
-    /// Seat.
-    pub seat: Option<String>,
-    /// For `already_used`: when (in the event's zone), gate, and by whom.
-    pub used_at: Option<String>,
-    /// Gate of the earlier admission.
-    pub used_gate: Option<String>,
-    /// Staff member of the earlier admission.
-    pub used_by: Option<String>,
-    /// A retried upload: the first answer, repeated.
-    pub replayed: bool,
-}
-
-/// What a scanner needs to verify tickets offline.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct ScannerSetup {
-    /// The event.
-    pub event_id: String,
-    /// Its title.
-    pub event_title: String,
-    /// Its Ed25519 public key (base64url); none before any ticket is issued.
-    pub public_key: Option<String>,
-    /// Its tiers: (tier id, name), to name a verified ticket's tier.
-    pub tiers: Vec<(String, String)>,
-    /// Tickets that must be refused (refunded, cancelled, re-issued).
-    pub revoked: Vec<String>,
-    /// Tickets already admitted.
-    pub admitted: Vec<String>,
-}
-
-/// An event the viewer may scan for.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct ScanEvent {
-    /// Id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// When, in its zone.
-    pub when: String,
-}
 
 /// Loads an event the viewer may scan for: staff of its organization
 /// (limited to their events if scoped), its owners, and admins. Anyone else
@@ -347,6 +265,23 @@ async fn decide(
     Ok(view(event, outcome, lang))
 }
 
+/// The answer of an earlier scan of this event, by its nonce.
+pub async fn scan_answer(
+    state: &AppState,
+    who: &Identity,
+    event: &EventId,
+    nonce: &str,
+    lang: Lang,
+) -> Result<Option<ScanView>, ServiceError> {
+    let e = scannable_event(state, who, event).await?;
+    Ok(state
+        .store
+        .scan_answer(nonce)
+        .await?
+        .filter(|(ev, _)| ev == event.as_str())
+        .map(|(_, o)| view(&e, o, lang)))
+}
+
 /// Checks a ticket in by its id (door staff found the attendee by name or
 /// order number).
 pub async fn check_in(
@@ -447,18 +382,29 @@ pub async fn dashboard(
     state: &AppState,
     who: &Identity,
     event: &EventId,
-) -> Result<
-    (
-        crate::store::tickets::DoorCounts,
-        Vec<crate::store::tickets::Conflict>,
-    ),
-    ServiceError,
-> {
-    scannable_event(state, who, event).await?;
-    Ok((
-        state.store.door_counts(event).await?,
-        state.store.door_conflicts(event).await?,
-    ))
+    lang: Lang,
+) -> Result<crate::server_fns::views::DoorView, ServiceError> {
+    let e = scannable_event(state, who, event).await?;
+    let counts = state.store.door_counts(event).await?;
+    let conflicts = state.store.door_conflicts(event).await?;
+    Ok(crate::server_fns::views::DoorView {
+        event_id: e.id.clone(),
+        event_title: e.title.clone(),
+        total: counts.total,
+        checked_in: counts.checked_in,
+        per_tier: counts.per_tier,
+        per_gate: counts.per_gate,
+        conflicts: conflicts
+            .into_iter()
+            .map(|c| crate::server_fns::views::ConflictView {
+                at: format::when(Timestamp::from_millis(c.scanned_at), &e.time_zone, lang),
+                ticket_id: c.ticket_id,
+                attendee: c.attendee_name,
+                reference: c.reference,
+                gate: c.gate,
+            })
+            .collect(),
+    })
 }
 
 /// The door's words for an outcome.

@@ -16,7 +16,8 @@ pub fn to_safe_html(markdown: &str) -> String {
 }
 
 /// The text of untrusted Markdown, without markup, for print (ticket terms):
-/// paragraphs and list items on their own lines, links as their text.
+/// paragraphs and list items on their own lines, links as their text, HTML
+/// tags dropped (their text kept: it is printed, never run).
 pub fn to_plain_text(markdown: &str) -> String {
     use pulldown_cmark::{Event, Tag, TagEnd};
     let mut out = String::with_capacity(markdown.len());

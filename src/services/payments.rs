@@ -303,7 +303,12 @@ pub async fn apply_session(
 
 /// The refund of a payment admit cannot keep: once per payment, whatever
 /// path found it (its dedupe key and the gateway's idempotency key).
-fn refund_job(order: &OrderRecord, payment: &str, amount: i64, now: Timestamp) -> NewJob {
+pub(crate) fn refund_job(
+    order: &OrderRecord,
+    payment: &str,
+    amount: i64,
+    now: Timestamp,
+) -> NewJob {
     NewJob {
         kind: REFUND_PAYMENT.into(),
         payload: json!({"order_id": order.id.as_str(), "payment": payment, "amount": amount,

@@ -23,6 +23,7 @@ use crate::{
         keys::{self, MasterKey},
         render::{self, CalendarEntry, TicketDocument},
     },
+    server_fns::views::TicketView,
     services::{authz::Identity, format, mail},
     state::AppState,
     store::{
@@ -445,4 +446,156 @@ pub fn qr_svg(t: &TicketRecord) -> String {
     TicketCode::parse(&t.code)
         .map(|c| render::ticket_qr_svg(&c))
         .unwrap_or_default()
+}
+
+/// A ticket as "My tickets" and the REST API show it.
+pub fn view(t: &TicketRecord, lang: Lang) -> TicketView {
+    TicketView {
+        id: t.id.clone(),
+        order_id: t.order_id.clone(),
+        order_number: order_number(&t.order_id),
+        event_title: t.event_title.clone(),
+        event_when: format::when(Timestamp::from_millis(t.starts_at), &t.time_zone, lang),
+        venue: t.venue.clone(),
+        attendee: t.attendee_name.clone(),
+        tier: t.tier_name.clone(),
+        seat: t.seat_label.clone(),
+        reference: t.reference.clone(),
+        status: t.status.clone(),
+        revoked_reason: t.revoked_reason.clone(),
+        qr_svg: if t.status == "valid" {
+            qr_svg(t)
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// An id fit for a URL path (letters, digits and dashes only).
+pub fn safe_id(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+/// The organizer (or an admin) refunds a paid order in full: its tickets are
+/// revoked at once (the door refuses them), the buyer is told, and the money
+/// goes back through the outbox (one refund per payment, by its key). A free
+/// order has nothing to pay back; its tickets are revoked all the same.
+#[tracing::instrument(skip(state, who))]
+pub async fn refund_order(
+    state: &AppState,
+    who: &Identity,
+    id: &OrderId,
+) -> Result<(), ServiceError> {
+    let order = state.store.order(id).await?.ok_or(ServiceError::NotFound)?;
+    let event = state
+        .store
+        .event(&order.event_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    who.require_owner(&OrgId::from_string(event.org_id.clone()))?;
+    if order.status != crate::domain::OrderStatus::Paid {
+        return Err(ServiceError::Conflict(
+            "Only a paid order can be refunded.".into(),
+        ));
+    }
+    if order.refunded_at.is_some() {
+        return Err(ServiceError::Conflict(
+            "This order was already refunded.".into(),
+        ));
+    }
+    let now = state.now();
+    let total = order.total_minor.unwrap_or(0);
+    let currency =
+        crate::domain::Currency::parse(&order.currency).unwrap_or(crate::domain::Currency::IDR);
+    let mut jobs = Vec::new();
+    if let (Some(payment), true) = (&order.payment_ref, total > 0) {
+        jobs.push(crate::services::payments::refund_job(
+            &order, payment, total, now,
+        ));
+    }
+    if let Some(buyer) = state.store.account(&order.user_id).await? {
+        let mut notice = mail::job(
+            &buyer.email,
+            Lang::En,
+            mail::Template::OrderRefunded,
+            json!({"event": order.event_title,
+                "total": crate::domain::Money::from_minor(total, currency).format(Lang::En)}),
+            now,
+        );
+        notice.dedupe_key = Some(format!("order-refunded:{id}"));
+        jobs.push(notice);
+    }
+    if !state.store.refund_order(id, jobs, now).await? {
+        return Err(ServiceError::Conflict(
+            "This order was already refunded.".into(),
+        ));
+    }
+    tracing::info!(order = %id, "order refunded by the organizer");
+    Ok(())
+}
+
+/// The organizer (or an admin) re-issues a ticket: a new code is signed for
+/// the same attendee and unit, the old one is revoked (the door refuses it),
+/// and the attendee gets the new ticket by email.
+#[tracing::instrument(skip(state, who))]
+pub async fn reissue(
+    state: &AppState,
+    who: &Identity,
+    ticket_id: &str,
+) -> Result<TicketView, ServiceError> {
+    let old = state
+        .store
+        .ticket(ticket_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    who.require_owner(&OrgId::from_string(old.org_id.clone()))?;
+    if old.status != "valid" {
+        return Err(ServiceError::Conflict(
+            "Only a valid ticket can be re-issued.".into(),
+        ));
+    }
+    let order_id = OrderId::from_string(old.order_id.clone());
+    let order = state
+        .store
+        .order(&order_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let item = order
+        .items
+        .iter()
+        .find(|i| i.id == old.order_item_id)
+        .ok_or(ServiceError::NotFound)?;
+    let key = signing_key(state, &order.event_id)
+        .await
+        .map_err(ServiceError::Internal)?;
+    let fresh = new_ticket(
+        &key,
+        &order,
+        item,
+        (&old.attendee_name, &old.attendee_email),
+    )
+    .map_err(ServiceError::Internal)?;
+    let now = state.now();
+    let issued = state
+        .store
+        .reissue_ticket(&old.id, fresh, Vec::new(), now)
+        .await?;
+    store_pdfs(state, std::slice::from_ref(&issued), Lang::En)
+        .await
+        .map_err(ServiceError::Internal)?;
+    let mut email = mail::job(
+        &issued.attendee_email,
+        Lang::En,
+        mail::Template::TicketReissued,
+        json!({"name": issued.attendee_name, "event": issued.event_title,
+            "when": format::when(Timestamp::from_millis(issued.starts_at), &issued.time_zone, Lang::En)}),
+        now,
+    );
+    email.dedupe_key = Some(format!("ticket-reissued:{}", issued.id));
+    set_attachments(&mut email, attachments(state, &[&issued], &issued.id));
+    state.store.enqueue_job(email, now).await?;
+    tracing::info!(old = %old.id, new = %issued.id, "ticket re-issued");
+    Ok(view(&issued, Lang::En))
 }

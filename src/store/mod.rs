@@ -48,8 +48,8 @@ pub use payments::{
     BeginPayment, LapsedPayment, PaymentEvent, PaymentOutcome, PaymentStart, PaymentStore,
     SimulatedSession,
 };
-pub use tickets::TicketStore;
 pub use security::SecurityStore;
+pub use tickets::TicketStore;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

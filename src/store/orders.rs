@@ -167,6 +167,10 @@ pub struct OrderRecord {
     pub payment_url: Option<String>,
     /// The gateway's session, once payment started.
     pub payment_session_id: Option<String>,
+    /// The payment's reference at the gateway (for refunds), once paid.
+    pub payment_ref: Option<String>,
+    /// When the organizer refunded it.
+    pub refunded_at: Option<Timestamp>,
     /// Units, in the order they were taken.
     pub items: Vec<OrderItemRecord>,
 }

@@ -419,11 +419,13 @@ macro_rules! impl_order_store {
                     paid_at: Option<i64>,
                     payment_url: Option<String>,
                     payment_session_id: Option<String>,
+                    payment_ref: Option<String>,
+                    refunded_at: Option<i64>,
                 }
                 let sql = format!(
                     "SELECT o.id, o.user_id, o.event_id, e.title, e.slug, e.starts_at, e.time_zone, o.status,
                             o.currency, o.expires_at, o.created_at, c.code, o.total_minor, o.paid_at, o.payment_url,
-                            o.payment_session_id
+                            o.payment_session_id, o.payment_ref, o.refunded_at
                      FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN codes c ON c.id = o.code_id
                      WHERE {where_sql}
                      ORDER BY o.created_at DESC, o.id DESC LIMIT {limit}"
@@ -454,6 +456,8 @@ macro_rules! impl_order_store {
                         paid_at: r.paid_at.map($crate::domain::Timestamp::from_millis),
                         payment_url: r.payment_url,
                         payment_session_id: r.payment_session_id,
+                        payment_ref: r.payment_ref,
+                        refunded_at: r.refunded_at.map($crate::domain::Timestamp::from_millis),
                     })
                     .collect())
             }

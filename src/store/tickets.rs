@@ -217,6 +217,19 @@ pub struct Conflict {
     pub scanned_at: i64,
 }
 
+/// A task for platform admins.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AdminTask {
+    /// What kind (e.g. `ticket_issuance_failed`).
+    pub kind: String,
+    /// What it is about (an order id).
+    pub subject: String,
+    /// The last error.
+    pub detail: String,
+    /// When it was opened (UTC ms).
+    pub created_at: i64,
+}
+
 /// Tickets and the door.
 pub trait TicketStore: Send + Sync {
     /// The event's key pair; `candidate` is stored if it has none yet (the
@@ -274,6 +287,11 @@ pub trait TicketStore: Send + Sync {
     /// offline scan). The partial unique index makes two admissions
     /// impossible, whatever the interleaving.
     fn scan(&self, scan: Scan) -> BoxFuture<'_, StoreResult<ScanOutcome>>;
+    /// The answer given to a scan, by its nonce, with the scan's event.
+    fn scan_answer<'a>(
+        &'a self,
+        nonce: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<(String, ScanOutcome)>>>;
     /// Undoes a ticket's standing admission (a mistake at the door). False
     /// when it had none.
     fn undo_check_in<'a>(
@@ -324,6 +342,6 @@ pub trait TicketStore: Send + Sync {
         detail: &'a str,
         now: Timestamp,
     ) -> BoxFuture<'a, StoreResult<()>>;
-    /// Open admin tasks: (kind, subject, detail, created UTC ms).
-    fn open_admin_tasks(&self) -> BoxFuture<'_, StoreResult<Vec<(String, String, String, i64)>>>;
+    /// Open admin tasks, newest first.
+    fn open_admin_tasks(&self) -> BoxFuture<'_, StoreResult<Vec<AdminTask>>>;
 }

@@ -387,6 +387,25 @@ macro_rules! impl_ticket_store {
                 })
             }
 
+            fn scan_answer<'a>(
+                &'a self,
+                nonce: &'a str,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<(String, $crate::store::tickets::ScanOutcome)>>> {
+                Box::pin(async move {
+                    let row: Option<(String, String)> = sqlx::query_as("SELECT event_id, answer FROM scans WHERE nonce = $1")
+                        .bind(nonce)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    match row {
+                        None => Ok(None),
+                        Some((event, answer)) => Ok(Some((
+                            event,
+                            serde_json::from_str(&answer).map_err(|e| $crate::store::StoreError::Internal(e.into()))?,
+                        ))),
+                    }
+                })
+            }
+
             fn undo_check_in<'a>(
                 &'a self,
                 ticket: &'a str,
@@ -601,7 +620,7 @@ macro_rules! impl_ticket_store {
 
             fn open_admin_tasks(
                 &self,
-            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<Vec<(String, String, String, i64)>>> {
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<Vec<$crate::store::tickets::AdminTask>>> {
                 Box::pin(async move {
                     Ok(sqlx::query_as(
                         "SELECT kind, subject, detail, created_at FROM admin_tasks WHERE resolved_at IS NULL

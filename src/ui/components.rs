@@ -39,6 +39,7 @@ fn AccountNav() -> impl IntoView {
                 match me.await.ok().flatten() {
                     Some(me) => view! {
                         <a href="/orders" data-testid="nav-orders" class="text-sm text-slate-700 hover:underline">{t!(i18n, my_orders)}</a>
+                        <a href="/tickets" data-testid="nav-tickets" class="text-sm text-slate-700 hover:underline">{t!(i18n, my_tickets)}</a>
                         <a href="/account" data-testid="nav-account" class="text-sm text-slate-700 hover:underline">{me.name}</a>
                         <crate::ui::account_pages::SignOutButton />
                     }.into_any(),

@@ -8,6 +8,7 @@ pub mod order_pages;
 pub mod organizer_pages;
 pub mod pages;
 pub mod security_pages;
+pub mod ticket_pages;
 
 use std::collections::HashMap;
 

@@ -138,6 +138,7 @@ pub fn ManageEventPage() -> impl IntoView {
                                         </button>
                                     </form>
                                     {published.then(|| view! { <a class=BUTTON_LIGHT href=format!("/events/{}", ev.slug)>{t!(i18n, view_page)}</a> })}
+                                    <a class=BUTTON_LIGHT data-testid="door-link" href=format!("/organizer/events/{id}/door")>{t!(i18n, door_link)}</a>
                                 </div>
                             </div>
                             <section class=format!("{CARD} mb-6")>
