@@ -2,8 +2,9 @@
 //! points while buyers hold, check out and pay (through the fake Stripe,
 //! whose webhooks are re-delivered until answered, as Stripe does), 20 times
 //! in a row. After every kill the stock invariants hold; after the last
-//! restart the outbox drains and every paid order has its confirmation and
-//! ticket jobs exactly once, and every payment is either kept or refunded.
+//! restart the outbox drains, every paid order has its confirmation and
+//! ticket-issue jobs exactly once and one ticket per unit, and every payment
+//! is either kept or refunded.
 
 use std::{
     process::Stdio,
@@ -292,21 +293,32 @@ async fn killing_the_server_at_random_points_loses_no_payment_and_runs_every_job
     // Every paid order has each of its jobs exactly once.
     let paid = raw_i64(&db, "SELECT COUNT(*) FROM orders WHERE status = 'paid'").await;
     assert_eq!(paid as usize, paid_sessions.len() - refunds.len());
-    for kind in ["send_email"] {
+    for (kind, key) in [
+        ("send_email", "order-confirmed:"),
+        ("issue_tickets", "issue-tickets:"),
+    ] {
         let per_order = raw_i64(
             &db,
             &format!(
                 "SELECT COUNT(*) FROM orders o WHERE o.status = 'paid' AND
-                   (SELECT COUNT(*) FROM jobs j WHERE j.kind = '{kind}' AND j.dedupe_key = 'order-confirmed:' || o.id) = 1"
+                   (SELECT COUNT(*) FROM jobs j WHERE j.kind = '{kind}' AND j.dedupe_key = '{key}' || o.id) = 1"
             ),
         )
         .await;
         assert_eq!(per_order, paid, "every paid order has one {kind} job");
     }
+    // …and each unit of a paid order exactly one valid ticket.
+    let units = raw_i64(
+        &db,
+        "SELECT COUNT(*) FROM order_items oi JOIN orders o ON o.id = oi.order_id WHERE o.status = 'paid'",
+    )
+    .await;
+    let issued = raw_i64(&db, "SELECT COUNT(*) FROM tickets WHERE status = 'valid'").await;
+    assert_eq!(issued, units, "one ticket per unit sold");
     eprintln!(
         "crash test ({backend:?}): {ITERATIONS} kills cut {interrupted} flows short; {} sessions, \
-         {} paid at the gateway, {paid} orders paid, {} refunded, {redelivered} webhook deliveries \
-         repeated after a restart",
+         {} paid at the gateway, {paid} orders paid, {issued} tickets issued, {} refunded, \
+         {redelivered} webhook deliveries repeated after a restart",
         fake.sessions().len(),
         paid_sessions.len(),
         refunds.len()

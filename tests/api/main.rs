@@ -26,4 +26,5 @@ mod seats;
 mod smtp;
 mod store_contract;
 mod ticket_documents;
+mod tickets;
 mod tokens;
