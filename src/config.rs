@@ -18,6 +18,16 @@ pub enum Environment {
     Production,
 }
 
+/// How admit serves: plain HTTP or HTTPS with a self-signed certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Plain HTTP.
+    Off,
+    /// HTTPS with a certificate made once into `data/tls/`.
+    SelfSigned,
+}
+
 /// Log output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -92,6 +102,10 @@ pub struct Settings {
     /// worker takes it again (a worker that died mid-job).
     #[serde(deserialize_with = "de_u32")]
     pub job_lease_secs: u32,
+    /// `ADMIT_TLS`: `off` (plain HTTP, behind a TLS-terminating proxy in
+    /// production) or `self-signed` (HTTPS with a certificate made into
+    /// `data/tls/`, so phones on a LAN may use the camera scanner).
+    pub tls: TlsMode,
     /// `ADMIT_GOOGLE_ISSUER_URL`: the OpenID provider behind "Sign in with
     /// Google" (its discovery document is read from here).
     pub google_issuer_url: String,
@@ -132,6 +146,7 @@ pub const KEYS: &[&str] = &[
     "stripe_timeout_ms",
     "reconcile_interval_secs",
     "job_lease_secs",
+    "tls",
     "google_issuer_url",
     "access_token_minutes",
     "trusted_proxies",

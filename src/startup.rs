@@ -116,15 +116,46 @@ pub async fn serve(
     });
 
     let mut server_stop = stop_rx.clone();
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = server_stop.wait_for(|stop| *stop).await;
-    });
+    let server: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> =
+        match state.config.settings.tls {
+            crate::config::TlsMode::Off => Box::pin(async move {
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = server_stop.wait_for(|stop| *stop).await;
+                })
+                .await
+                .context("while serving HTTP")
+            }),
+            crate::config::TlsMode::SelfSigned => {
+                let settings = &state.config.settings;
+                let (cert, key) = crate::http::tls::self_signed(
+                    &settings.data_dir,
+                    &settings.public_url,
+                    listener.local_addr()?,
+                )?;
+                let tls = crate::http::tls::config(cert, key).await?;
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    let _ = server_stop.wait_for(|stop| *stop).await;
+                    stopper.graceful_shutdown(Some(grace));
+                });
+                let listener = listener.into_std()?;
+                tracing::info!("serving HTTPS with a self-signed certificate");
+                Box::pin(async move {
+                    axum_server::from_tcp_rustls(listener, tls)
+                        .handle(handle)
+                        .serve(router.into_make_service_with_connect_info::<SocketAddr>())
+                        .await
+                        .context("while serving HTTPS")
+                })
+            }
+        };
     let drained = async {
-        server.await.context("while serving HTTP")?;
+        server.await?;
         if let Some(worker) = worker {
             let _ = worker.await;
         }

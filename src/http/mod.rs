@@ -12,6 +12,7 @@ pub mod probes;
 pub mod security;
 pub mod session;
 mod test_hooks;
+pub mod tls;
 
 use std::time::Duration;
 

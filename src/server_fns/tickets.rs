@@ -200,6 +200,20 @@ pub async fn reissue_ticket(ticket_id: String, back: String) -> Result<(), Serve
     ssr::finish(result, &ssr::with_param(&back, "notice", "saved"), &back)
 }
 
+/// Open tasks for admins: (kind, subject, detail).
+#[server(prefix = "/_fn", endpoint = "admin/tasks")]
+pub async fn admin_tasks() -> Result<Vec<(String, String, String)>, ServerFnError> {
+    let c = ssr::ctx().await?;
+    crate::services::tickets::open_tasks(&c.state, &c.who)
+        .await
+        .map(|list| {
+            list.into_iter()
+                .map(|t| (t.kind, t.subject, t.detail))
+                .collect()
+        })
+        .map_err(ssr::load_error)
+}
+
 /// The scan page of an event and gate (with the answer of a scan).
 pub fn scan_page(event_id: &str, gate: &str, nonce: Option<&str>) -> String {
     let mut q = vec![("event", event_id), ("gate", gate)];

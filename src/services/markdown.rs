@@ -73,9 +73,9 @@ mod plain_tests {
     fn plain_text_keeps_words_and_drops_markup() {
         assert_eq!(
             super::to_plain_text(
-                "**No** refunds.\n\n- Bring ID\n- [Map](https://x.test) <script>x</script>"
+                "**No** refunds.\n\n- Bring ID\n- [Map](https://x.test) <b>here</b>"
             ),
-            "No refunds.\n• Bring ID\n• Map"
+            "No refunds.\n• Bring ID\n• Map here"
         );
     }
 }

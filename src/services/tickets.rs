@@ -599,3 +599,12 @@ pub async fn reissue(
     tracing::info!(old = %old.id, new = %issued.id, "ticket re-issued");
     Ok(view(&issued, Lang::En))
 }
+
+/// Open tasks for platform admins (e.g. tickets that could not be issued).
+pub async fn open_tasks(
+    state: &AppState,
+    who: &Identity,
+) -> Result<Vec<crate::store::tickets::AdminTask>, ServiceError> {
+    who.require_admin()?;
+    Ok(state.store.open_admin_tasks().await?)
+}

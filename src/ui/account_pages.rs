@@ -396,6 +396,7 @@ pub fn AdminPage() -> impl IntoView {
                             <a href="/admin/users" class="text-indigo-700 underline">{t!(i18n, users_title)}</a>
                             <a href="/admin/audit" class="text-indigo-700 underline" data-testid="audit-link">{t!(i18n, audit_title)}</a>
                         </p>
+                        <super::ticket_pages::AdminTasks />
                         <h2 class="text-lg font-semibold mb-2">{t!(i18n, pending_applications)}</h2>
                         {if apps.is_empty() {
                             view! { <p class="text-slate-600">{t!(i18n, no_applications)}</p> }.into_any()

@@ -14,8 +14,8 @@ use crate::{
     i18n::*,
     server_fns::{
         tickets::{
-            CheckInForm, ScanForm, UndoCheckIn, door_dashboard, last_scan, my_tickets, scan_events,
-            scanner_data, search_tickets,
+            CheckInForm, ScanForm, UndoCheckIn, admin_tasks, door_dashboard, last_scan, my_tickets,
+            scan_events, scanner_data, search_tickets,
         },
         views::{ScanView, TicketView},
     },
@@ -334,6 +334,39 @@ pub fn DoorDashboardPage() -> impl IntoView {
                         </div>
                     }.into_any(),
                 }
+            })}
+        </Suspense>
+    }
+}
+
+/// Open tasks on the admin page (tickets that could not be issued…).
+#[component]
+pub fn AdminTasks() -> impl IntoView {
+    let i18n = use_i18n();
+    let tasks = Resource::new(|| (), |_| admin_tasks());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                tasks.await.ok().map(|list| view! {
+                    <section class="mb-6" data-testid="admin-tasks">
+                        <h2 class="mb-2 text-lg font-semibold">{t!(i18n, admin_tasks)}</h2>
+                        {if list.is_empty() {
+                            view! { <p class="text-slate-600">{t!(i18n, no_admin_tasks)}</p> }.into_any()
+                        } else {
+                            view! {
+                                <ul class="space-y-2">
+                                    {list.into_iter().map(|(kind, subject, detail)| view! {
+                                        <li class="rounded bg-amber-50 p-3 text-sm" data-testid="admin-task">
+                                            <span class="font-medium">{kind}</span>" · "
+                                            <a class="text-indigo-700 underline" href=format!("/orders/{subject}")>{subject.clone()}</a>
+                                            <p class="text-slate-700">{detail}</p>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }}
+                    </section>
+                })
             })}
         </Suspense>
     }

@@ -249,7 +249,75 @@ async fn world(app: &TestApp) -> World {
         .json()
         .await
         .unwrap();
+    // A paid, ticketed order of attendee A on another published event of X
+    // (written through the store: a free unit; its tickets issued by the job).
+    let ticket_event = raw_text(
+        &app.db,
+        &format!("SELECT id FROM events WHERE org_id = '{x}' AND status = 'published' AND id <> '{event_id}' ORDER BY starts_at LIMIT 1"),
+    )
+    .await;
+    let ticket_tier = raw_text(
+        &app.db,
+        &format!("SELECT id FROM tiers WHERE event_id = '{ticket_event}' AND NOT hidden ORDER BY position LIMIT 1"),
+    )
+    .await;
+    let now = app.now();
+    let held = app
+        .store()
+        .take_hold(admit::store::TakeHold::of_tier(
+            admit::domain::UserId::from_string(a.clone()),
+            admit::domain::EventId::from_string(ticket_event.clone()),
+            admit::domain::TierId::from_string(ticket_tier),
+            1,
+            0,
+            now,
+            now.plus_minutes(15),
+        ))
+        .await
+        .expect("A's ticket hold");
+    let item = app
+        .store()
+        .order(&held.order_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .items[0]
+        .id
+        .clone();
+    app.store()
+        .checkout(admit::store::Checkout {
+            order_id: held.order_id.clone(),
+            user_id: admit::domain::UserId::from_string(a.clone()),
+            attendees: vec![admit::store::Attendee {
+                item_id: item,
+                name: "Attendee One".into(),
+                email: "attendee1@admit.test".into(),
+            }],
+            fee_minor: 0,
+            total_minor: 0,
+            on_paid: Vec::new(),
+            now,
+        })
+        .await
+        .expect("A's order is paid");
+    admit::services::tickets::run_issue(
+        &app.state,
+        &json!({"order_id": held.order_id.as_str()}).to_string(),
+    )
+    .await
+    .expect("A's ticket is issued");
+    app.run_jobs().await;
+    let ticket = app
+        .store()
+        .tickets_of_order(&held.order_id)
+        .await
+        .unwrap()
+        .remove(0);
     let vars = BTreeMap::from([
+        ("{TICKET_A}", ticket.id.clone()),
+        ("{TICKET_REF}", ticket.reference.clone()),
+        ("{TICKET_EVENT}", ticket_event),
+        ("{ORDER_T}", held.order_id.to_string()),
         (
             "{ORDER_A}",
             order["id"].as_str().expect("A's hold").to_owned(),

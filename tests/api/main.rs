@@ -27,4 +27,5 @@ mod smtp;
 mod store_contract;
 mod ticket_documents;
 mod tickets;
+mod tls;
 mod tokens;
