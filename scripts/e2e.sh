@@ -33,7 +33,8 @@ server=$!
 export ADMIT_E2E_URL="http://127.0.0.1:$port"
 # The outbox worker writes every email as an .eml file here; the tests read them.
 export ADMIT_E2E_MAIL_DIR="$work/data/mail"
-if ! npm run --silent e2e; then
+# E2E_FILES=end2end/tests/scanner.test.mjs runs only those files.
+if ! if [ -n "${E2E_FILES:-}" ]; then node --test --test-concurrency=1 $E2E_FILES; else npm run --silent e2e; fi; then
   echo "--- server log ---"; tail -n 50 "$work/server.log"
   echo "--- fake OpenID provider log ---"; tail -n 20 "$work/fake-oidc.log"
   exit 1

@@ -775,6 +775,9 @@ pub struct TicketView {
     pub revoked_reason: Option<String>,
     /// The QR code as SVG (made by admit from its own code: safe to inline).
     pub qr_svg: String,
+    /// The text the QR code carries (empty once revoked), for apps that
+    /// draw their own QR code or put it in a wallet pass.
+    pub code: String,
 }
 
 /// The door dashboard of an event.

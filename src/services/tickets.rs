@@ -468,6 +468,11 @@ pub fn view(t: &TicketRecord, lang: Lang) -> TicketView {
         } else {
             String::new()
         },
+        code: if t.status == "valid" {
+            t.code.clone()
+        } else {
+            String::new()
+        },
     }
 }
 

@@ -196,6 +196,14 @@ fn Door(event: String, gate: String) -> impl IntoView {
         revoked: t_string!(i18n, scan_revoked).to_string(),
         already_used: t_string!(i18n, scan_already_used).to_string(),
         unreachable: t_string!(i18n, scan_unreachable).to_string(),
+        camera_start: t_string!(i18n, scan_camera_start).to_string(),
+        camera_stop: t_string!(i18n, scan_camera_stop).to_string(),
+        camera_unavailable: t_string!(i18n, scan_camera_unavailable).to_string(),
+        next: t_string!(i18n, scan_next).to_string(),
+        offline_valid: t_string!(i18n, scan_offline_valid).to_string(),
+        offline_reference: t_string!(i18n, scan_offline_reference).to_string(),
+        offline: t_string!(i18n, scan_offline).to_string(),
+        queued: t_string!(i18n, scan_queued).to_string(),
     };
     let (ev, gt) = (StoredValue::new(event), StoredValue::new(gate));
     view! {
@@ -210,7 +218,7 @@ fn Door(event: String, gate: String) -> impl IntoView {
                                 <p class="text-slate-600">{format!("{} {}", t_string!(i18n, scan_gate), gt.get_value())}
                                     " · " <a href="/scan" class="text-indigo-700">{t!(i18n, change_door)}</a></p>
                             </header>
-                            <Scanner setup=s gate=gt.get_value() labels=labels() />
+                            <Scanner setup=s gate=gt.get_value() labels=labels() lang=lang_of(i18n.get_locale()) />
                             <Suspense>
                                 {move || Suspend::new(async move {
                                     last.await.ok().flatten().map(|scan| view! { <ScanAnswer scan=scan /> })
