@@ -49,7 +49,7 @@ RUN tailwindcss --help >/dev/null && wasm-opt --version
 
 # 5. The app. Output: target/release/admit and target/site.
 COPY . .
-RUN cargo leptos build --release \
+RUN cargo leptos build --release --split \
  && ls -l target/release/admit target/site
 
 ########################################################################################

@@ -25,11 +25,14 @@ export LEPTOS_HASH_FILES := false
 TEST_FEATURES := ssr,test-hooks
 STAMP := target/.setup-stamp
 E2E_PORT ?= 3917
+# --split: the scanner island is lazy (#[island(lazy)]); its wasm is split into
+# a chunk of its own that only the scanner page loads. Every build needs it.
+LEPTOS_BUILD := cargo leptos build --split
 # Extra arguments for the test binary, e.g. `make test-rust T=payments` runs only
 # tests whose names contain "payments".
 T ?=
 
-.PHONY: setup run build test test-rust test-e2e lint fmt clippy release bench clean
+.PHONY: setup run build test test-rust test-e2e lint fmt clippy release sizes bench clean
 
 # Set-up runs when something it installs may be missing or out of date.
 $(STAMP): rust-toolchain.toml Cargo.lock package.json package-lock.json scripts/setup.sh
@@ -40,15 +43,21 @@ setup:
 
 ## make run: build, migrate, seed an empty database, serve on ADMIT_SITE_ADDR.
 run: $(STAMP)
-	cargo leptos build
+	$(LEPTOS_BUILD)
 	./target/debug/admit seed
 	exec ./target/debug/admit serve
 
 build: $(STAMP)
-	cargo leptos build
+	$(LEPTOS_BUILD)
 
 release: $(STAMP)
-	cargo leptos build --release
+	$(LEPTOS_BUILD) --release
+
+## make sizes: the optimized wasm each kind of page downloads (not part of
+## `make test`: an optimized wasm build takes minutes on 2 cores).
+sizes: $(STAMP)
+	$(LEPTOS_BUILD) --release --frontend-only
+	bash scripts/wasm-sizes.sh target/site/pkg
 
 ## make test: formatting, clippy (server and wasm), unit and integration tests
 ## on SQLite and PostgreSQL, then end2end in Chromium.
@@ -73,7 +82,7 @@ test-rust: $(STAMP)
 	@if [ -z "$(T)" ]; then bash scripts/count-backends.sh target/test-output.log; fi
 
 test-e2e: $(STAMP)
-	cargo leptos build --bin-features $(TEST_FEATURES)
+	$(LEPTOS_BUILD) --bin-features $(TEST_FEATURES)
 	bash scripts/e2e.sh $(E2E_PORT)
 
 bench: $(STAMP)

@@ -142,12 +142,38 @@ test('a buyer pays for two tickets and they are issued with their codes', { time
   }
 });
 
+/** The lazy wasm chunks (`/pkg/split_*.wasm`) a page fetches. */
+function chunks(page) {
+  const seen = [];
+  page.on('request', (r) => {
+    if (/\/pkg\/split_[^/]*\.wasm$/.test(new URL(r.url()).pathname)) seen.push(r.url());
+  });
+  return seen;
+}
+
+test('an event page with islands never downloads the scanner chunk', { timeout: 60_000 }, async () => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  try {
+    await withPage(browser, 'event page without the scanner', {}, async (page) => {
+      const seen = chunks(page);
+      await page.goto(EVENT);
+      await page.locator('form[data-testid="tier-picker"][data-hydrated="true"]').waitFor({ timeout: 20_000 });
+      await page.waitForLoadState('networkidle');
+      assert.deepEqual(seen, [], 'no lazy chunk on the event page');
+    });
+  } finally {
+    await browser.close();
+  }
+});
+
 test('the camera reads ticket A: valid, then already used on the second scan', { timeout: 120_000 }, async () => {
   assert.ok(tickets, 'tickets from the purchase test');
   const browser = await cameraBrowser(qrVideo('ticket-a', tickets[0].code));
   try {
     await withPage(browser, 'scan ticket A with the camera', {}, async (page) => {
+      const seen = chunks(page);
       await openScanner(page, 'North');
+      assert.equal(seen.length, 1, `the scanner page fetches its own chunk: ${seen}`);
       await page.locator('[data-testid="camera-toggle"]').click();
       await page.locator('[data-testid="camera-toggle"][data-on="true"]').waitFor({ timeout: 20_000 });
       const first = await result(page);

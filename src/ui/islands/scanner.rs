@@ -183,8 +183,10 @@ fn now_ms() -> Option<i64> {
     }
 }
 
-/// The scanner of one event at one gate.
-#[island]
+/// The scanner of one event at one gate. Lazy: its code (camera, QR
+/// decoder, signature check) is split into its own wasm chunk, fetched only
+/// when a page has a scanner, so event pages never download it.
+#[island(lazy)]
 pub fn Scanner(
     setup: ScannerSetup,
     gate: String,
