@@ -234,6 +234,10 @@ test('offline, ticket B is admitted and queued, then uploaded on reconnect', { t
       assert.equal(r.result, 'valid', `offline scan: ${r.text}`);
       assert.equal(r.offline, 'true', 'admitted offline');
       await page.locator('[data-testid="scan-queue"][data-count="1"]').waitFor({ timeout: 10_000 });
+      // The same ticket again, still offline: this scanner has seen it used.
+      await page.locator('[data-testid="scan-result"]').click();
+      await page.locator('[data-testid="scan-result"][data-result="already_used"]').waitFor({ timeout: 20_000 });
+      assert.equal(await page.locator('[data-testid="scan-queue"]').getAttribute('data-count'), '1', 'a refused scan is not queued');
       // The queue survives a reload of the page's storage view.
       const stored = await page.evaluate((key) => JSON.parse(localStorage.getItem(key) || '{}'), `admit.scanner.${eventId}`);
       assert.equal(stored.scans?.length, 1, 'the queued scan is kept in localStorage');

@@ -270,12 +270,16 @@ pub fn Scanner(
             offline: false,
         };
         let offline = !online.get_untracked();
+        // Until its offline scans are uploaded, this scanner knows of
+        // admissions the server has not heard of.
+        let pending = queue.with_untracked(|q| !q.scans.is_empty());
         match local {
             // A bad signature or another event's ticket needs no server.
             LocalVerdict::Refused(name @ ("forged" | "wrong_event")) => refused(name),
             // Offline, what the scanner knows decides; online, the server
             // says when, where and by whom a ticket was used.
             LocalVerdict::Refused(name) if offline => refused(name),
+            LocalVerdict::Refused("already_used") if pending => refused("already_used"),
             LocalVerdict::Reference if offline => answer.set(Some((
                 "offline".into(),
                 labels.get_value().offline_reference,
