@@ -72,14 +72,20 @@ function qrVideo(name, text) {
   return file;
 }
 
-/** A browser whose camera shows `video`. */
-function cameraBrowser(video) {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 60_000,
-    args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`],
-  });
+/**
+ * Runs `fn(page)` in a fresh browser (whose camera shows `video`, if given)
+ * and closes it afterwards.
+ */
+async function inBrowser(name, video, fn) {
+  const camera = video
+    ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`]
+    : [];
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 60_000, args: [...CHROMIUM_ARGS, ...camera] });
+  try {
+    return await withPage(browser, name, {}, fn);
+  } finally {
+    await browser.close();
+  }
 }
 
 /** Door staff open the scanner of the event at `gate`, with the camera allowed. */
@@ -105,41 +111,36 @@ async function result(page) {
 }
 
 test('a buyer pays for two tickets and they are issued with their codes', { timeout: 120_000 }, async () => {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
-  try {
-    await withPage(browser, 'buy two tickets for the door', {}, async (page) => {
-      await signIn(page.context(), 'attendee2@admit.test');
-      await page.goto(EVENT);
-      await page.locator('form[data-testid="tier-picker"][data-hydrated="true"]').waitFor({ timeout: 20_000 });
-      await page.locator('input[data-testid="tier-qty"]').first().fill('2');
-      await Promise.all([page.waitForURL(/\/orders\/[0-9a-f-]+$/, { timeout: 20_000 }), page.locator('[data-testid="hold-tickets"]').click()]);
-      const orderId = new URL(page.url()).pathname.split('/').pop();
-      const names = ['Zoë Nguyễn', 'Dwi Ayu Lestari'];
-      for (let i = 0; i < 2; i++) {
-        await page.locator('[data-testid="attendee-name"]').nth(i).fill(names[i]);
-        await page.locator('[data-testid="attendee-email"]').nth(i).fill(`door${i + 1}@example.test`);
+  await inBrowser('buy two tickets for the door', null, async (page) => {
+    await signIn(page.context(), 'attendee2@admit.test');
+    await page.goto(EVENT);
+    await page.locator('form[data-testid="tier-picker"][data-hydrated="true"]').waitFor({ timeout: 20_000 });
+    await page.locator('input[data-testid="tier-qty"]').first().fill('2');
+    await Promise.all([page.waitForURL(/\/orders\/[0-9a-f-]+$/, { timeout: 20_000 }), page.locator('[data-testid="hold-tickets"]').click()]);
+    const orderId = new URL(page.url()).pathname.split('/').pop();
+    const names = ['Zoë Nguyễn', 'Dwi Ayu Lestari'];
+    for (let i = 0; i < 2; i++) {
+      await page.locator('[data-testid="attendee-name"]').nth(i).fill(names[i]);
+      await page.locator('[data-testid="attendee-email"]').nth(i).fill(`door${i + 1}@example.test`);
+    }
+    await Promise.all([page.waitForURL(/\/pay\/sim\/cs_sim_/, { timeout: 20_000 }), page.locator('[data-testid="checkout-submit"]').click()]);
+    await Promise.all([page.waitForURL(/\/orders\//, { timeout: 20_000 }), page.locator('[data-testid="sim-pay-button"]').click()]);
+    assert.equal(await page.locator('[data-testid="order"]').getAttribute('data-status'), 'paid');
+    // Issuance is an outbox job: wait for the worker.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const res = await page.context().request.get(url(`/api/v1/orders/${orderId}/user-tickets`));
+      assert.equal(res.status(), 200, `GET user-tickets answered ${res.status()}`);
+      const list = await res.json();
+      if (list.length === 2) {
+        tickets = list.map((t) => ({ id: t.id, code: t.code, attendee: t.attendee }));
+        break;
       }
-      await Promise.all([page.waitForURL(/\/pay\/sim\/cs_sim_/, { timeout: 20_000 }), page.locator('[data-testid="checkout-submit"]').click()]);
-      await Promise.all([page.waitForURL(/\/orders\//, { timeout: 20_000 }), page.locator('[data-testid="sim-pay-button"]').click()]);
-      assert.equal(await page.locator('[data-testid="order"]').getAttribute('data-status'), 'paid');
-      // Issuance is an outbox job: wait for the worker.
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        const res = await page.context().request.get(url(`/api/v1/orders/${orderId}/user-tickets`));
-        assert.equal(res.status(), 200, `GET user-tickets answered ${res.status()}`);
-        const list = await res.json();
-        if (list.length === 2) {
-          tickets = list.map((t) => ({ id: t.id, code: t.code, attendee: t.attendee }));
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 300));
-      }
-      assert.ok(tickets, 'two tickets were issued within 30 s');
-      for (const t of tickets) assert.ok(t.code.length > 40, `ticket ${t.id} carries its code`);
-    });
-  } finally {
-    await browser.close();
-  }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(tickets, 'two tickets were issued within 30 s');
+    for (const t of tickets) assert.ok(t.code.length > 40, `ticket ${t.id} carries its code`);
+  });
 });
 
 /** The lazy wasm chunks (`/pkg/split_*.wasm`) a page fetches. */
@@ -152,42 +153,32 @@ function chunks(page) {
 }
 
 test('an event page with islands never downloads the scanner chunk', { timeout: 60_000 }, async () => {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
-  try {
-    await withPage(browser, 'event page without the scanner', {}, async (page) => {
-      const seen = chunks(page);
-      await page.goto(EVENT);
-      await page.locator('form[data-testid="tier-picker"][data-hydrated="true"]').waitFor({ timeout: 20_000 });
-      await page.waitForLoadState('networkidle');
-      assert.deepEqual(seen, [], 'no lazy chunk on the event page');
-    });
-  } finally {
-    await browser.close();
-  }
+  await inBrowser('event page without the scanner', null, async (page) => {
+    const seen = chunks(page);
+    await page.goto(EVENT);
+    await page.locator('form[data-testid="tier-picker"][data-hydrated="true"]').waitFor({ timeout: 20_000 });
+    await page.waitForLoadState('networkidle');
+    assert.deepEqual(seen, [], 'no lazy chunk on the event page');
+  });
 });
 
 test('the camera reads ticket A: valid, then already used on the second scan', { timeout: 120_000 }, async () => {
   assert.ok(tickets, 'tickets from the purchase test');
-  const browser = await cameraBrowser(qrVideo('ticket-a', tickets[0].code));
-  try {
-    await withPage(browser, 'scan ticket A with the camera', {}, async (page) => {
-      const seen = chunks(page);
-      await openScanner(page, 'North');
-      assert.equal(seen.length, 1, `the scanner page fetches its own chunk: ${seen}`);
-      await page.locator('[data-testid="camera-toggle"]').click();
-      await page.locator('[data-testid="camera-toggle"][data-on="true"]').waitFor({ timeout: 20_000 });
-      const first = await result(page);
-      assert.equal(first.result, 'valid', `first scan: ${first.text}`);
-      assert.ok(first.text.includes(tickets[0].attendee), `the attendee is shown: ${first.text}`);
-      // "Next ticket": the same code held up again is a second scan.
-      await page.locator('[data-testid="scan-result"]').click();
-      await page.locator('[data-testid="scan-result"][data-result="already_used"]').waitFor({ timeout: 20_000 });
-      const second = await result(page);
-      assert.match(second.text, /Already used at \d{1,2}[:.]\d{2}.*gate North/, `second scan: ${second.text}`);
-    });
-  } finally {
-    await browser.close();
-  }
+  await inBrowser('scan ticket A with the camera', qrVideo('ticket-a', tickets[0].code), async (page) => {
+    const seen = chunks(page);
+    await openScanner(page, 'North');
+    assert.equal(seen.length, 1, `the scanner page fetches its own chunk: ${seen}`);
+    await page.locator('[data-testid="camera-toggle"]').click();
+    await page.locator('[data-testid="camera-toggle"][data-on="true"]').waitFor({ timeout: 20_000 });
+    const first = await result(page);
+    assert.equal(first.result, 'valid', `first scan: ${first.text}`);
+    assert.ok(first.text.includes(tickets[0].attendee), `the attendee is shown: ${first.text}`);
+    // "Next ticket": the same code held up again is a second scan.
+    await page.locator('[data-testid="scan-result"]').click();
+    await page.locator('[data-testid="scan-result"][data-result="already_used"]').waitFor({ timeout: 20_000 });
+    const second = await result(page);
+    assert.match(second.text, /Already used at \d{1,2}[:.]\d{2}.*gate North/, `second scan: ${second.text}`);
+  });
 });
 
 test('offline, a forged code is refused by the signature check in the browser', { timeout: 120_000 }, async () => {
@@ -198,58 +189,48 @@ test('offline, a forged code is refused by the signature check in the browser', 
   const at = code.length - 10;
   const forged = code.slice(0, at) + (code[at] === '0' ? '1' : '0') + code.slice(at + 1);
   assert.notEqual(forged, code);
-  const browser = await cameraBrowser(qrVideo('forged', forged));
-  try {
-    await withPage(browser, 'a forged code offline', {}, async (page) => {
-      await openScanner(page, 'South');
-      await page.context().setOffline(true);
-      await page.locator('[data-testid="scan-online"][data-online="false"]').waitFor({ timeout: 10_000 });
-      await page.locator('[data-testid="camera-toggle"]').click();
-      const r = await result(page);
-      assert.equal(r.result, 'forged', `forged code: ${r.text}`);
-      assert.equal(await page.locator('[data-testid="scan-queue"]').getAttribute('data-count'), '0', 'nothing queued');
-      await page.context().setOffline(false);
-    });
-  } finally {
-    await browser.close();
-  }
+  await inBrowser('a forged code offline', qrVideo('forged', forged), async (page) => {
+    await openScanner(page, 'South');
+    await page.context().setOffline(true);
+    await page.locator('[data-testid="scan-online"][data-online="false"]').waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid="camera-toggle"]').click();
+    const r = await result(page);
+    assert.equal(r.result, 'forged', `forged code: ${r.text}`);
+    assert.equal(await page.locator('[data-testid="scan-queue"]').getAttribute('data-count'), '0', 'nothing queued');
+    await page.context().setOffline(false);
+  });
 });
 
 test('offline, ticket B is admitted and queued, then uploaded on reconnect', { timeout: 120_000 }, async () => {
   assert.ok(tickets, 'tickets from the purchase test');
-  const browser = await cameraBrowser(qrVideo('ticket-b', tickets[1].code));
-  try {
-    await withPage(browser, 'an offline scan uploaded later', {}, async (page) => {
-      await openScanner(page, 'East');
-      const door = async () => {
-        const res = await page.context().request.get(url(`/api/v1/events/${eventId}/door`));
-        assert.equal(res.status(), 200, `GET door answered ${res.status()}`);
-        return res.json();
-      };
-      const before = await door();
-      await page.context().setOffline(true);
-      await page.locator('[data-testid="scan-online"][data-online="false"]').waitFor({ timeout: 10_000 });
-      await page.locator('[data-testid="camera-toggle"]').click();
-      const r = await result(page);
-      assert.equal(r.result, 'valid', `offline scan: ${r.text}`);
-      assert.equal(r.offline, 'true', 'admitted offline');
-      await page.locator('[data-testid="scan-queue"][data-count="1"]').waitFor({ timeout: 10_000 });
-      // The same ticket again, still offline: this scanner has seen it used.
-      await page.locator('[data-testid="scan-result"]').click();
-      await page.locator('[data-testid="scan-result"][data-result="already_used"]').waitFor({ timeout: 20_000 });
-      assert.equal(await page.locator('[data-testid="scan-queue"]').getAttribute('data-count'), '1', 'a refused scan is not queued');
-      // The queue survives a reload of the page's storage view.
-      const stored = await page.evaluate((key) => JSON.parse(localStorage.getItem(key) || '{}'), `admit.scanner.${eventId}`);
-      assert.equal(stored.scans?.length, 1, 'the queued scan is kept in localStorage');
-      assert.equal((await door()).checked_in, before.checked_in, 'the server has not seen it yet');
+  await inBrowser('an offline scan uploaded later', qrVideo('ticket-b', tickets[1].code), async (page) => {
+    await openScanner(page, 'East');
+    const door = async () => {
+      const res = await page.context().request.get(url(`/api/v1/events/${eventId}/door`));
+      assert.equal(res.status(), 200, `GET door answered ${res.status()}`);
+      return res.json();
+    };
+    const before = await door();
+    await page.context().setOffline(true);
+    await page.locator('[data-testid="scan-online"][data-online="false"]').waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid="camera-toggle"]').click();
+    const r = await result(page);
+    assert.equal(r.result, 'valid', `offline scan: ${r.text}`);
+    assert.equal(r.offline, 'true', 'admitted offline');
+    await page.locator('[data-testid="scan-queue"][data-count="1"]').waitFor({ timeout: 10_000 });
+    // The same ticket again, still offline: this scanner has seen it used.
+    await page.locator('[data-testid="scan-result"]').click();
+    await page.locator('[data-testid="scan-result"][data-result="already_used"]').waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('[data-testid="scan-queue"]').getAttribute('data-count'), '1', 'a refused scan is not queued');
+    // The queue survives a reload of the page's storage view.
+    const stored = await page.evaluate((key) => JSON.parse(localStorage.getItem(key) || '{}'), `admit.scanner.${eventId}`);
+    assert.equal(stored.scans?.length, 1, 'the queued scan is kept in localStorage');
+    assert.equal((await door()).checked_in, before.checked_in, 'the server has not seen it yet');
 
-      await page.context().setOffline(false);
-      await page.locator('[data-testid="scan-queue"][data-count="0"]').waitFor({ state: 'attached', timeout: 20_000 });
-      const after = await door();
-      assert.equal(after.checked_in, before.checked_in + 1, 'the uploaded scan is counted');
-      assert.ok(after.per_gate.some(([gate, n]) => gate === 'East' && n === 1), `gate East counted: ${JSON.stringify(after.per_gate)}`);
-    });
-  } finally {
-    await browser.close();
-  }
+    await page.context().setOffline(false);
+    await page.locator('[data-testid="scan-queue"][data-count="0"]').waitFor({ state: 'attached', timeout: 20_000 });
+    const after = await door();
+    assert.equal(after.checked_in, before.checked_in + 1, 'the uploaded scan is counted');
+    assert.ok(after.per_gate.some(([gate, n]) => gate === 'East' && n === 1), `gate East counted: ${JSON.stringify(after.per_gate)}`);
+  });
 });
