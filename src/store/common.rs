@@ -17,6 +17,12 @@ pub(crate) fn retryable(e: &super::StoreError, is_transient: fn(&sqlx::Error) ->
     }
 }
 
+/// How long a transaction keeps being retried on transient conflicts once its
+/// retry count is spent. Bounded, so no request waits without end; long
+/// enough that a crowd on one hot row at REPEATABLE READ on a loaded 2-core
+/// machine still gets answers rather than errors.
+pub(crate) const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A short, jittered pause before retrying a transaction.
 pub(crate) async fn retry_pause(attempt: u32) {
     let base = 2u64.saturating_pow(attempt.min(5));
@@ -49,17 +55,23 @@ pub(crate) fn on_unique(e: sqlx::Error, conflict: super::Conflict) -> super::Sto
 macro_rules! impl_store {
     ($store:ty) => {
         impl $store {
-            /// Runs `f` (one whole transaction) again on transient conflicts.
+            /// Runs `f` (one whole transaction) again on transient conflicts:
+            /// at least `MAX_RETRIES` times, and for as long as
+            /// [`RETRY_BUDGET`](crate::store::common::RETRY_BUDGET) allows, so a
+            /// burst of conflicts on a loaded machine is ridden out rather than
+            /// answered with an error after a count that was reached quickly.
             async fn with_retry<T, F, Fut>(&self, mut f: F) -> $crate::store::StoreResult<T>
             where
                 F: FnMut() -> Fut,
                 Fut: std::future::Future<Output = $crate::store::StoreResult<T>>,
             {
                 let mut attempt = 0;
+                let started = std::time::Instant::now();
                 loop {
                     match f().await {
                         Err(e)
-                            if attempt < Self::MAX_RETRIES
+                            if (attempt < Self::MAX_RETRIES
+                                || started.elapsed() < $crate::store::common::RETRY_BUDGET)
                                 && $crate::store::common::retryable(&e, Self::is_transient) =>
                         {
                             attempt += 1;

@@ -135,16 +135,60 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long a SQLite writer waits for the write lock.
     pub busy_timeout: Duration,
-    /// Test-only: take stock with a read-then-write and this pause in between
-    /// instead of the conditional update. Exists so race tests can prove they
-    /// would see a race (the "race-sanity twin").
+    /// Test-only: take stock with a read-then-write instead of the
+    /// conditional update, every racer reading before any of them writes.
+    /// Exists so race tests can prove they would see a race (the
+    /// "race-sanity twin").
     #[cfg(feature = "test-hooks")]
-    pub unguarded_race_window: Option<Duration>,
+    pub unguarded_race_window: Option<RaceWindow>,
     /// Test-only: run every PostgreSQL write transaction at REPEATABLE READ,
     /// so tests prove that bounded retries turn serialization failures into
     /// the right answers.
     #[cfg(feature = "test-hooks")]
     pub repeatable_read: bool,
+}
+
+/// Test-only: how the race-sanity twin lines its racers up.
+///
+/// A fixed pause between the early read and the write is not enough on a
+/// loaded machine: a racer may be scheduled so late that the others have
+/// already written, and the twin then shows no race. So each racer, after its
+/// read, waits until `racers` reads have been made (or `max_wait` has passed),
+/// which makes the stale writes overlap whatever the load.
+#[cfg(feature = "test-hooks")]
+#[derive(Clone, Debug)]
+pub struct RaceWindow {
+    /// How many racers read before any of them writes.
+    pub racers: usize,
+    /// The longest a racer waits for the others.
+    pub max_wait: Duration,
+    /// Reads made so far, shared by every clone of the store's options.
+    pub reads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[cfg(feature = "test-hooks")]
+impl RaceWindow {
+    /// A window for `racers` racers, each waiting at most `max_wait`.
+    pub fn new(racers: usize, max_wait: Duration) -> Self {
+        Self {
+            racers,
+            max_wait,
+            reads: Arc::default(),
+        }
+    }
+
+    /// Counts this racer's read, then waits for the rest (bounded).
+    pub(crate) async fn wait_for_the_others(&self) {
+        use std::sync::atomic::Ordering;
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        while self.reads.load(Ordering::SeqCst) < self.racers && started.elapsed() < self.max_wait {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // A little more, so that the last reader's companions are all past
+        // their reads and into their transactions together.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 impl Default for StoreOptions {

@@ -169,7 +169,7 @@ macro_rules! impl_order_store {
                 #[allow(unused_mut)]
                 let mut twin = $crate::store::orders_sql::RaceTwin::default();
                 #[cfg(feature = "test-hooks")]
-                if let Some(window) = self.opts.unguarded_race_window {
+                if let Some(window) = &self.opts.unguarded_race_window {
                     twin.on = true;
                     for q in quotas {
                         let level: (i64, i64, i64) = sqlx::query_as("SELECT size, sold, held FROM quotas WHERE id = $1")
@@ -197,7 +197,7 @@ macro_rules! impl_order_store {
                             .fetch_optional(&self.pool)
                             .await?;
                     }
-                    tokio::time::sleep(window).await;
+                    window.wait_for_the_others().await;
                 }
                 Ok(twin)
             }

@@ -2,14 +2,15 @@
 //! REPEATABLE READ. Every racer calls the store behind a barrier with its own
 //! connection (the pool is at least as large as the crowd, except where
 //! PostgreSQL's connection limit caps it), and every race has a race-sanity
-//! twin: the same race with the guard skipped and the window widened, which
-//! must go wrong at least once, proving the guarded test could see a race.
+//! twin: the same race with the guard skipped and every racer reading before
+//! any writes, which must go wrong at least once, proving the guarded test
+//! could see a race.
 
 use std::{sync::Arc, time::Duration};
 
 use admit::{
     domain::codes::Discount,
-    store::{HoldCode, HoldSeat, StoreError, StoreOptions, TakeHold},
+    store::{HoldCode, HoldSeat, RaceWindow, StoreError, StoreOptions, TakeHold},
 };
 use tokio::sync::Barrier;
 
@@ -102,7 +103,9 @@ async fn arena(backend: Backend, race: Race, twin: bool, isolation: Isolation) -
         max_connections: pool,
         ..StoreOptions::default()
     };
-    store.unguarded_race_window = twin.then(|| Duration::from_millis(60));
+    // Every racer reads before any writes; 10 s is only the bound if one
+    // never arrives.
+    store.unguarded_race_window = twin.then(|| RaceWindow::new(buyers, Duration::from_secs(10)));
     store.repeatable_read = isolation == Isolation::RepeatableRead;
     let app = spawn_app_with(
         backend,
@@ -240,12 +243,16 @@ async fn twin(backend: Backend, kind: Race, damage_sql: &str) {
     for isolation in isolations(backend) {
         let a = arena(backend, kind, true, isolation).await;
         let out = race(&a, kind).await;
-        assert!(out.other.is_empty(), "unexpected errors: {:?}", out.other);
+        // The twin runs deliberately broken code: what matters is that the
+        // race did damage. Other errors (a racer out of retries at
+        // REPEATABLE READ, say) are shown, not judged; the guarded race
+        // allows none.
         let damage = raw_i64(&a.app.db, damage_sql).await;
         assert!(
             out.granted > allowed && damage > 0,
-            "{kind:?} at {isolation:?}: the unguarded twin should go wrong, granted {} (allowed {allowed}), damage {damage}",
-            out.granted
+            "{kind:?} at {isolation:?}: the unguarded twin should go wrong, granted {} (allowed {allowed}), damage {damage}, other errors {:?}",
+            out.granted,
+            out.other
         );
         a.app.finish().await;
     }
