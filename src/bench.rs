@@ -47,6 +47,13 @@ use crate::{
 /// second mode arrives.
 pub const MODE: &str = "one hold per transaction";
 
+/// How long past its end an open-loop step may still send requests that
+/// were waiting for a free slot (see [`BenchArgs::max_in_flight`]).
+const OPEN_LOOP_GRACE: Duration = Duration::from_secs(10);
+
+/// The error kind of the open-loop requests never sent.
+const UNSENT: &str = "not sent: still no free slot 10 s after the step's end";
+
 /// Purchases per second one purchase worker is assumed never to exceed, to
 /// reserve buyers for the purchase phase before the closed loop runs.
 const PURCHASES_PER_WORKER_SECOND: usize = 20;
@@ -366,7 +373,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
     };
     let pg = backend == Backend::Postgres;
     let mut all_ok = true;
-    let mut granted = 0u64;
+    let mut ledger = Ledger::default();
 
     // Closed loop.
     progress(format!(
@@ -376,7 +383,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         args.seconds
     ));
     let allot = Allot::new(0, budget.closed);
-    let cpu0 = Cpu::now(server.pid, pg);
+    let cpu0 = CpuSample::take(server.pid, &mut raw).await;
     let closed = closed_loop(
         &target,
         &allot,
@@ -384,8 +391,16 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         Duration::from_secs(args.seconds),
     )
     .await?;
-    let cpu = Cpu::now(server.pid, pg).since(&cpu0);
-    granted += closed.tally.granted;
+    let cpu = CpuSample::take(server.pid, &mut raw).await.since(&cpu0);
+    ledger
+        .record(
+            &mut raw,
+            &seeded.ids,
+            &closed.tally,
+            closed.tally.granted,
+            0,
+        )
+        .await?;
     let quota = raw.quota(&seeded.quota).await?;
     let mut out = String::new();
     writeln!(
@@ -412,7 +427,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
     )?;
     write_problems(&mut out, &closed.tally, closed.exhausted)?;
     write_cpu(&mut out, &cpu, pg, closed.tally.granted)?;
-    all_ok &= write_quota(&mut out, quota, granted, 0)?;
+    all_ok &= write_quota(&mut out, quota, &ledger)?;
     print!("{out}");
 
     // Open loop.
@@ -445,7 +460,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         let n = usize::try_from(offered * open_secs)?;
         let allot = Allot::new(next, next + n);
         next += n;
-        let cpu0 = Cpu::now(server.pid, pg);
+        let cpu0 = CpuSample::take(server.pid, &mut raw).await;
         let r = open_loop(
             &target,
             &allot,
@@ -454,8 +469,10 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
             args.max_in_flight,
         )
         .await?;
-        let cpu = Cpu::now(server.pid, pg).since(&cpu0);
-        granted += r.tally.granted;
+        let cpu = CpuSample::take(server.pid, &mut raw).await.since(&cpu0);
+        ledger
+            .record(&mut raw, &seeded.ids, &r.tally, r.tally.granted, 0)
+            .await?;
         let l = r.tally.latencies();
         writeln!(
             out,
@@ -490,7 +507,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         out,
         "  (achieved: holds granted ÷ time from the first scheduled request to the last response{})",
         if pg {
-            "; postgres CPU: every postgres process on the machine"
+            "; postgres CPU: the backends connected to the benchmark's database"
         } else {
             ""
         }
@@ -508,7 +525,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         )?,
     }
     let quota = raw.quota(&seeded.quota).await?;
-    all_ok &= write_quota(&mut out, quota, granted, 0)?;
+    all_ok &= write_quota(&mut out, quota, &ledger)?;
     print!("{out}");
 
     // Full purchases.
@@ -519,7 +536,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         args.seconds
     ));
     let allot = Allot::new(next, next + budget.purchase);
-    let cpu0 = Cpu::now(server.pid, pg);
+    let cpu0 = CpuSample::take(server.pid, &mut raw).await;
     let p = purchase_loop(
         &target,
         &state,
@@ -528,8 +545,10 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         Duration::from_secs(args.seconds),
     )
     .await?;
-    let cpu = Cpu::now(server.pid, pg).since(&cpu0);
-    granted += p.holds;
+    let cpu = CpuSample::take(server.pid, &mut raw).await.since(&cpu0);
+    ledger
+        .record(&mut raw, &seeded.ids, &p.tally, p.holds, p.tally.granted)
+        .await?;
     let quota = raw.quota(&seeded.quota).await?;
     let mut out = String::new();
     writeln!(
@@ -560,7 +579,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         out,
         "  (the gateway's part, completing the simulated session, is a database write made by the load generator)"
     )?;
-    all_ok &= write_quota(&mut out, quota, granted, p.tally.granted)?;
+    all_ok &= write_quota(&mut out, quota, &ledger)?;
     print!("{out}");
 
     progress(format!("{}: stopping the server", backend.name()));
@@ -603,7 +622,7 @@ fn write_cpu(out: &mut String, cpu: &Cpu, pg: bool, units: u64) -> std::fmt::Res
     let mut parts = vec![format!("server {}", secs(cpu.server))];
     if pg {
         parts.push(format!(
-            "postgres {} ({} per success; every postgres process on the machine)",
+            "postgres {} ({} per success; the backends of the benchmark's database)",
             secs(cpu.postgres),
             per_unit(cpu.postgres, units)
         ));
@@ -616,24 +635,45 @@ fn write_cpu(out: &mut String, cpu: &Cpu, pg: bool, units: u64) -> std::fmt::Res
 fn write_quota(
     out: &mut String,
     (size, sold, held): (i64, i64, i64),
-    granted: u64,
-    paid: u64,
+    ledger: &Ledger,
 ) -> anyhow::Result<bool> {
-    let verdict = stock_verdict(size, sold, held, granted, paid);
+    let verdict = stock_verdict(
+        size,
+        sold,
+        held,
+        ledger.granted + ledger.late.held,
+        ledger.paid + ledger.late.paid,
+    );
+    let late_held = if ledger.late.held > 0 {
+        format!(
+            " + {} taken by requests that failed (408 or no answer) yet committed",
+            ledger.late.held
+        )
+    } else {
+        String::new()
+    };
+    let late_paid = if ledger.late.paid > 0 {
+        format!(" + {} whose last step failed", ledger.late.paid)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "  quota: sold {sold} + held {held} = {} of {size}; holds granted so far {granted}, purchases paid {paid}: {verdict}",
-        sold + held
+        "  quota: sold {sold} + held {held} = {} of {size}; holds granted so far {}{late_held}, \
+         purchases paid {}{late_paid}: {verdict}",
+        sold + held,
+        ledger.granted,
+        ledger.paid,
     )?;
     Ok(verdict == "OK")
 }
 
 /// `OVERSOLD` when the quota is exceeded, `MISMATCH` when the stock does not
-/// equal the holds granted (or `sold` the purchases paid), else `OK`.
-fn stock_verdict(size: i64, sold: i64, held: i64, granted: u64, paid: u64) -> &'static str {
+/// equal the holds taken (or `sold` the purchases paid), else `OK`.
+fn stock_verdict(size: i64, sold: i64, held: i64, taken: u64, paid: u64) -> &'static str {
     if sold + held > size {
         "OVERSOLD"
-    } else if u64::try_from(sold + held).ok() != Some(granted)
+    } else if u64::try_from(sold + held).ok() != Some(taken)
         || u64::try_from(sold).ok() != Some(paid)
     {
         "MISMATCH"
@@ -679,7 +719,9 @@ struct Seeded {
     event: EventId,
     tier: TierId,
     quota: QuotaId,
-    /// The buyers' bearer tokens; buyer `i` is `bench-buyer-{i}@bench.test`.
+    /// The buyers' account ids; buyer `i` is `bench-buyer-{i}@bench.test`.
+    ids: Vec<String>,
+    /// The buyers' bearer tokens.
     tokens: Vec<String>,
 }
 
@@ -786,12 +828,12 @@ async fn seed(state: &AppState, raw: &mut Raw, size: i64, buyers: usize) -> anyh
     let lifetime = i64::from(state.config.settings.access_token_minutes) * 60;
     let iat = now_ms / 1000;
     let tokens = ids
-        .into_iter()
-        .map(|sub| {
+        .iter()
+        .map(|id| {
             tokens::sign_access(
                 state,
                 &tokens::AccessClaims {
-                    sub,
+                    sub: id.clone(),
                     iss: state.config.settings.public_base().to_owned(),
                     aud: tokens::AUDIENCE.to_owned(),
                     iat,
@@ -806,6 +848,7 @@ async fn seed(state: &AppState, raw: &mut Raw, size: i64, buyers: usize) -> anyh
         event,
         tier,
         quota,
+        ids,
         tokens,
     })
 }
@@ -845,6 +888,44 @@ fn with_database(url: &str, name: &str) -> String {
         out.push_str(q);
     }
     out
+}
+
+/// Stock taken by requests whose answer was a failure (see [`Tally::failed`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct Late {
+    /// Units held (or sold) by hold requests that failed.
+    held: u64,
+    /// Units paid by purchases that failed after their hold.
+    paid: u64,
+}
+
+/// What the load generator knows was granted, and what failed requests did
+/// anyway, over every phase so far.
+#[derive(Clone, Copy, Debug, Default)]
+struct Ledger {
+    /// Holds answered 201.
+    granted: u64,
+    /// Purchases read back as paid.
+    paid: u64,
+    late: Late,
+}
+
+impl Ledger {
+    async fn record(
+        &mut self,
+        raw: &mut Raw,
+        ids: &[String],
+        tally: &Tally,
+        holds: u64,
+        paid: u64,
+    ) -> anyhow::Result<()> {
+        let late = raw.late(ids, &tally.failed).await?;
+        self.granted += holds;
+        self.paid += paid;
+        self.late.held += late.held;
+        self.late.paid += late.paid;
+        Ok(())
+    }
 }
 
 /// A connection of the benchmark's own, for seeding in bulk and reading the
@@ -900,6 +981,59 @@ impl Raw {
                     .await?
             }
         })
+    }
+
+    /// The pids of the PostgreSQL backends connected to this database (the
+    /// server's pool, the benchmark's own); `None` on SQLite.
+    async fn backend_pids(&mut self) -> Option<Vec<u32>> {
+        let Raw::Pg(c) = self else { return None };
+        let rows: Vec<(i32,)> =
+            sqlx::query_as("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+                .fetch_all(&mut *c)
+                .await
+                .ok()?;
+        Some(
+            rows.into_iter()
+                .filter_map(|(p,)| u32::try_from(p).ok())
+                .collect(),
+        )
+    }
+
+    /// What the database holds for buyers whose request failed: units of
+    /// open or paid orders of buyers whose hold request failed, and units
+    /// paid by buyers whose purchase failed after the hold.
+    async fn late(&mut self, ids: &[String], failed: &[(usize, bool)]) -> anyhow::Result<Late> {
+        let held_first: std::collections::HashMap<&str, bool> = failed
+            .iter()
+            .map(|&(b, held)| (ids[b].as_str(), held))
+            .collect();
+        let mut late = Late::default();
+        for chunk in failed.chunks(500) {
+            // Generated ids, never user input: safe to inline.
+            let list: Vec<String> = chunk
+                .iter()
+                .map(|&(b, _)| format!("'{}'", ids[b]))
+                .collect();
+            let sql = format!(
+                "SELECT o.user_id, o.status, COUNT(*) FROM orders o JOIN order_items oi ON oi.order_id = o.id
+                 WHERE o.user_id IN ({}) AND o.status IN ('reserved', 'pending_payment', 'paid')
+                 GROUP BY o.user_id, o.status",
+                list.join(",")
+            );
+            let rows: Vec<(String, String, i64)> = match self {
+                Raw::Sqlite(c) => sqlx::query_as(&sql).fetch_all(&mut *c).await?,
+                Raw::Pg(c) => sqlx::query_as(&sql).fetch_all(&mut *c).await?,
+            };
+            for (user, status, units) in rows {
+                let units = u64::try_from(units).unwrap_or(0);
+                match held_first.get(user.as_str()) {
+                    Some(false) => late.held += units,
+                    Some(true) if status == "paid" => late.paid += units,
+                    _ => {}
+                }
+            }
+        }
+        Ok(late)
     }
 
     async fn close(self) {
@@ -1034,15 +1168,24 @@ struct Tally {
     granted: u64,
     refused: u64,
     errors: BTreeMap<String, u64>,
+    /// The buyers whose request failed, and whether their hold had been
+    /// granted (a purchase failing after its hold). A failure is not proof
+    /// that nothing happened: a request the server timed out (408) may have
+    /// committed its hold, so the stock check asks the database about them.
+    failed: Vec<(usize, bool)>,
 }
 
 impl Tally {
-    fn add(&mut self, latency: Duration, outcome: Outcome) {
+    /// One request (or purchase) of buyer `b`.
+    fn add(&mut self, b: usize, held: bool, latency: Duration, outcome: Outcome) {
         self.latencies.push(latency);
         match outcome {
             Outcome::Granted => self.granted += 1,
             Outcome::Refused => self.refused += 1,
-            Outcome::Failed(kind) => *self.errors.entry(kind).or_default() += 1,
+            Outcome::Failed(kind) => {
+                *self.errors.entry(kind).or_default() += 1;
+                self.failed.push((b, held));
+            }
         }
     }
 
@@ -1053,6 +1196,7 @@ impl Tally {
         for (k, n) in other.errors {
             *self.errors.entry(k).or_default() += n;
         }
+        self.failed.extend(other.failed);
     }
 
     fn errors(&self) -> u64 {
@@ -1170,7 +1314,7 @@ async fn closed_loop(
                 };
                 let t0 = Instant::now();
                 let outcome = hold(&t, b).await;
-                tally.add(t0.elapsed(), outcome);
+                tally.add(b, false, t0.elapsed(), outcome);
             }
             (tally, exhausted)
         });
@@ -1204,32 +1348,41 @@ async fn open_loop(
     let total = rate * duration.as_secs();
     let slots = Arc::new(Semaphore::new(max_in_flight));
     let start = Instant::now() + Duration::from_millis(20);
+    let give_up = start + duration + OPEN_LOOP_GRACE;
     let mut set = JoinSet::new();
     let mut tally = Tally::default();
     let mut exhausted = false;
     for i in 0..total {
         let at = start + Duration::from_nanos(i * 1_000_000_000 / rate);
         tokio::time::sleep_until(at.into()).await;
+        let Ok(slot) = tokio::time::timeout_at(give_up.into(), slots.clone().acquire_owned()).await
+        else {
+            // Far past the step's end with every slot taken: the server is
+            // hopelessly behind this rate. Waiting longer would only make
+            // the run longer; the rest counts as errors.
+            *tally.errors.entry(UNSENT.into()).or_default() += total - i;
+            break;
+        };
+        let slot = slot?;
         let Some(b) = allot.take() else {
             exhausted = true;
             break;
         };
-        let slot = slots.clone().acquire_owned().await?;
         let t = t.clone();
         set.spawn(async move {
             let outcome = hold(&t, b).await;
             drop(slot);
-            (Instant::now().saturating_duration_since(at), outcome)
+            (b, Instant::now().saturating_duration_since(at), outcome)
         });
         // Collect finished requests as we go, so the set stays small.
         while let Some(r) = set.try_join_next() {
-            let (latency, outcome) = r?;
-            tally.add(latency, outcome);
+            let (b, latency, outcome) = r?;
+            tally.add(b, false, latency, outcome);
         }
     }
     while let Some(r) = set.join_next().await {
-        let (latency, outcome) = r?;
-        tally.add(latency, outcome);
+        let (b, latency, outcome) = r?;
+        tally.add(b, false, latency, outcome);
     }
     Ok(PhaseResult {
         tally,
@@ -1277,7 +1430,7 @@ async fn purchase_loop(
                     Err(e) => Outcome::Failed(e),
                 };
                 holds += u64::from(held);
-                tally.add(t0.elapsed(), outcome);
+                tally.add(b, held, t0.elapsed(), outcome);
             }
             (tally, holds, exhausted)
         });
@@ -1440,52 +1593,61 @@ fn process_cpu(pid: &str) -> Option<f64> {
     parse_stat(&stat).map(|(_, s)| s)
 }
 
-/// Every `postgres` process on the machine (the server's connections are
-/// among them, but so is anyone else's).
-fn postgres_cpu() -> Option<f64> {
-    let mut total = 0.0;
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            && let Some(("postgres", s)) = parse_stat(&stat)
-        {
-            total += s;
-        }
-    }
-    Some(total)
+/// CPU seconds used so far by the server, the PostgreSQL backends of the
+/// benchmark's database (by pid) and the load generator.
+struct CpuSample {
+    server: Option<f64>,
+    postgres: Option<BTreeMap<u32, f64>>,
+    client: Option<f64>,
 }
 
-/// CPU seconds used so far by the server, PostgreSQL and the load generator.
+impl CpuSample {
+    async fn take(server: u32, raw: &mut Raw) -> Self {
+        let postgres = raw.backend_pids().await.map(|pids| {
+            pids.into_iter()
+                .filter_map(|pid| process_cpu(&pid.to_string()).map(|s| (pid, s)))
+                .collect()
+        });
+        Self {
+            server: process_cpu(&server.to_string()),
+            postgres,
+            client: process_cpu("self"),
+        }
+    }
+
+    /// The CPU used from `before` until this sample. A backend that
+    /// connected in between counts from zero; one that went away in between
+    /// is lost (the server's pool keeps its connections, so that is rare).
+    fn since(&self, before: &CpuSample) -> Cpu {
+        let d = |a: Option<f64>, b: Option<f64>| Some((a? - b?).max(0.0));
+        let postgres = self.postgres.as_ref().map(|after| {
+            after
+                .iter()
+                .map(|(pid, s)| {
+                    let was = before
+                        .postgres
+                        .as_ref()
+                        .and_then(|b| b.get(pid))
+                        .copied()
+                        .unwrap_or(0.0);
+                    (s - was).max(0.0)
+                })
+                .sum()
+        });
+        Cpu {
+            server: d(self.server, before.server),
+            postgres,
+            client: d(self.client, before.client),
+        }
+    }
+}
+
+/// CPU seconds used over a phase.
 #[derive(Clone, Copy, Debug, Default)]
 struct Cpu {
     server: Option<f64>,
     postgres: Option<f64>,
     client: Option<f64>,
-}
-
-impl Cpu {
-    fn now(server: u32, pg: bool) -> Self {
-        Self {
-            server: process_cpu(&server.to_string()),
-            postgres: if pg { postgres_cpu() } else { None },
-            client: process_cpu("self"),
-        }
-    }
-
-    fn since(&self, before: &Cpu) -> Cpu {
-        let d = |a: Option<f64>, b: Option<f64>| Some((a? - b?).max(0.0));
-        Cpu {
-            server: d(self.server, before.server),
-            postgres: d(self.postgres, before.postgres),
-            client: d(self.client, before.client),
-        }
-    }
 }
 
 #[cfg(test)]
