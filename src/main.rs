@@ -1,4 +1,4 @@
-//! The `admit` binary: `serve` (default), `seed`, `migrate`.
+//! The `admit` binary: `serve` (default), `seed`, `migrate`, `bench`.
 
 use std::sync::Arc;
 
@@ -26,6 +26,9 @@ enum Command {
     Seed,
     /// Run migrations only.
     Migrate,
+    /// The load benchmark (`make bench`): seeds fresh databases, starts
+    /// `admit serve` on each backend and drives it over HTTP on 127.0.0.1.
+    Bench(Box<admit::bench::BenchArgs>),
     /// Test builds only: run the fake OpenID provider the browser tests sign
     /// in with "Google" against.
     #[cfg(feature = "test-hooks")]
@@ -68,11 +71,16 @@ async fn main() -> anyhow::Result<()> {
         )
         .await;
     }
+    let command = match cli.command.unwrap_or(Command::Serve) {
+        // The benchmark makes its own configuration per backend.
+        Command::Bench(args) => return admit::bench::run(*args).await,
+        other => other,
+    };
     let config = Config::load()?;
     telemetry::init_tracing(&config.settings);
     let opts = startup::store_options(&config);
     let state = startup::build_state(config, Arc::new(SystemClock::new()), opts).await?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Migrate => {
             tracing::info!(backend = state.store.backend(), "migrations are up to date");
         }
@@ -89,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
         },
         #[cfg(feature = "test-hooks")]
         Command::FakeOidc { .. } => unreachable!("handled before the configuration is loaded"),
+        Command::Bench(_) => unreachable!("handled before the configuration is loaded"),
         Command::Serve => {
             let addr = state.config.settings.site_addr;
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {

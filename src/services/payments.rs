@@ -498,6 +498,27 @@ pub async fn simulate_payment(
         .simulated_session(session)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    let (body, signature) = simulated_completed_event(state, &sim, now);
+    handle_webhook(state, Some(&signature), body.as_bytes())
+        .await
+        .map_err(|e| match e {
+            WebhookError::Refused(m) => {
+                ServiceError::Internal(anyhow::anyhow!("simulated event refused: {m}"))
+            }
+            WebhookError::Internal(e) => e,
+        })?;
+    Ok(format!("/orders/{}?notice=paying", order.id))
+}
+
+/// What the simulated gateway posts when a buyer completed `sim`: a
+/// `checkout.session.completed` event in Stripe's format, and its
+/// `Stripe-Signature` header, signed at `now` exactly as Stripe signs. The
+/// load benchmark posts the same event over HTTP, as a gateway would.
+pub fn simulated_completed_event(
+    state: &AppState,
+    sim: &crate::store::SimulatedSession,
+    now: Timestamp,
+) -> (String, String) {
     let body = crate::integrations::stripe::wire::event(
         &format!("evt_sim_{}", crate::store::new_id().replace('-', "")),
         "checkout.session.completed",
@@ -526,15 +547,7 @@ pub async fn simulate_payment(
         now.as_millis() / 1000,
         body.as_bytes(),
     );
-    handle_webhook(state, Some(&signature), body.as_bytes())
-        .await
-        .map_err(|e| match e {
-            WebhookError::Refused(m) => {
-                ServiceError::Internal(anyhow::anyhow!("simulated event refused: {m}"))
-            }
-            WebhookError::Internal(e) => e,
-        })?;
-    Ok(format!("/orders/{}?notice=paying", order.id))
+    (body, signature)
 }
 
 /// The buyer's card is declined on the simulated page: nothing is charged and
