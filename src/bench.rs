@@ -408,23 +408,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         "\nclosed loop: {} concurrent buyers, each taking holds back to back for {} s",
         args.concurrency, args.seconds
     )?;
-    writeln!(
-        out,
-        "  {:>9}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}  {:>16}",
-        "holds/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "server CPU/hold"
-    )?;
-    let l = closed.tally.latencies();
-    writeln!(
-        out,
-        "  {:>9.1}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}  {:>16}",
-        rate(closed.tally.granted, closed.elapsed),
-        ms(l.p50),
-        ms(l.p95),
-        ms(l.p99),
-        ms(l.max),
-        closed.tally.errors(),
-        per_unit(cpu.server, closed.tally.granted),
-    )?;
+    write_rate_table(&mut out, "hold", &closed.tally, closed.elapsed, cpu.server)?;
     write_problems(&mut out, &closed.tally, closed.exhausted)?;
     write_cpu(&mut out, &cpu, pg, closed.tally.granted)?;
     all_ok &= write_quota(&mut out, quota, &ledger)?;
@@ -556,23 +540,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         "\nfull purchase: hold → checkout → signed webhook → paid (order read back), {} concurrent buyers for {} s",
         args.purchase_concurrency, args.seconds
     )?;
-    writeln!(
-        out,
-        "  {:>11}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}  {:>20}",
-        "purchases/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "server CPU/purchase"
-    )?;
-    let l = p.tally.latencies();
-    writeln!(
-        out,
-        "  {:>11.1}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}  {:>20}",
-        rate(p.tally.granted, p.elapsed),
-        ms(l.p50),
-        ms(l.p95),
-        ms(l.p99),
-        ms(l.max),
-        p.tally.errors(),
-        per_unit(cpu.server, p.tally.granted),
-    )?;
+    write_rate_table(&mut out, "purchase", &p.tally, p.elapsed, cpu.server)?;
     write_problems(&mut out, &p.tally, p.exhausted)?;
     write_cpu(&mut out, &cpu, pg, p.tally.granted)?;
     writeln!(
@@ -596,6 +564,36 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
 }
 
 /// Errors by kind, refusals, and buyers running out, if any.
+/// The table of a closed-loop phase: successes of `unit` per second, latency
+/// percentiles, errors and server CPU per success.
+fn write_rate_table(
+    out: &mut String,
+    unit: &str,
+    tally: &Tally,
+    elapsed: Duration,
+    server_cpu: Option<f64>,
+) -> std::fmt::Result {
+    let (per_s, cpu) = (format!("{unit}s/s"), format!("server CPU/{unit}"));
+    let (w, c) = (per_s.len().max(9), cpu.len());
+    writeln!(
+        out,
+        "  {per_s:>w$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}  {cpu:>c$}",
+        "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"
+    )?;
+    let l = tally.latencies();
+    writeln!(
+        out,
+        "  {:>w$.1}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}  {:>c$}",
+        rate(tally.granted, elapsed),
+        ms(l.p50),
+        ms(l.p95),
+        ms(l.p99),
+        ms(l.max),
+        tally.errors(),
+        per_unit(server_cpu, tally.granted),
+    )
+}
+
 fn write_problems(out: &mut String, tally: &Tally, exhausted: bool) -> std::fmt::Result {
     if tally.errors() > 0 {
         let kinds: Vec<String> = tally
