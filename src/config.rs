@@ -120,6 +120,21 @@ pub struct Settings {
     pub rate_limit_window_secs: u32,
     /// `ADMIT_RATE_LIMITS`: attempts per window, `action=per_account/per_ip`.
     pub rate_limits: String,
+    /// `ADMIT_GROUP_ADMISSION`: take holds many per transaction (see
+    /// `services::admission`); off: one transaction per hold.
+    #[serde(deserialize_with = "de_bool")]
+    pub group_admission: bool,
+    /// `ADMIT_ADMISSION_MAX_WAIT_MS`: how long the first hold of a batch
+    /// waits for others to join it.
+    #[serde(deserialize_with = "de_u32")]
+    pub admission_max_wait_ms: u32,
+    /// `ADMIT_ADMISSION_MAX_BATCH`: most holds in one transaction.
+    #[serde(deserialize_with = "de_u32")]
+    pub admission_max_batch: u32,
+    /// `ADMIT_ADMISSION_QUEUE_LIMIT`: most holds waiting per event and
+    /// instance; past it a buyer is told to try again in a moment.
+    #[serde(deserialize_with = "de_u32")]
+    pub admission_queue_limit: u32,
 }
 
 /// The keys above, in file order; each is overridable as `ADMIT_<KEY>`.
@@ -152,6 +167,10 @@ pub const KEYS: &[&str] = &[
     "trusted_proxies",
     "rate_limit_window_secs",
     "rate_limits",
+    "group_admission",
+    "admission_max_wait_ms",
+    "admission_max_batch",
+    "admission_queue_limit",
 ];
 
 /// Secrets, read only from the environment (never from `Leptos.toml`).
@@ -281,6 +300,14 @@ impl Settings {
             || self.google_issuer_url.starts_with("http://"))
         {
             bail!("google_issuer_url (ADMIT_GOOGLE_ISSUER_URL) must be an http(s) URL");
+        }
+        if self.admission_max_batch == 0 || self.admission_queue_limit == 0 {
+            bail!("admission_max_batch and admission_queue_limit must be at least 1");
+        }
+        if self.admission_max_wait_ms > 1000 {
+            bail!(
+                "admission_max_wait_ms (ADMIT_ADMISSION_MAX_WAIT_MS) is the wait of a batch's first hold; more than 1000 ms would keep buyers waiting"
+            );
         }
         if self.access_token_minutes == 0 || self.rate_limit_window_secs == 0 {
             bail!("access_token_minutes and rate_limit_window_secs must be at least 1");

@@ -58,6 +58,7 @@ impl From<StoreError> for ServiceError {
             e @ StoreError::SoldOut { .. } => ServiceError::Conflict(e.to_string()),
             e @ StoreError::SeatTaken { .. } => ServiceError::Conflict(e.to_string()),
             StoreError::Refused(msg) => ServiceError::Invalid(msg),
+            StoreError::Busy(msg) => ServiceError::Unavailable(msg),
             StoreError::Internal(e) => ServiceError::Internal(e),
         }
     }

@@ -34,7 +34,12 @@ pub async fn build_state(
         config.settings.listing_cache_ttl_secs,
     ));
     let payments = payments(&config, store.clone(), clock.clone())?;
+    let admission = crate::services::admission::Admission::new(
+        store.clone(),
+        crate::services::admission::AdmissionSettings::from_settings(&config.settings),
+    );
     Ok(AppState {
+        admission,
         payments,
         config: Arc::new(config),
         store,
@@ -87,6 +92,10 @@ pub fn payments(
 pub fn store_options(config: &Config) -> StoreOptions {
     StoreOptions {
         max_connections: config.settings.db_max_connections,
+        #[cfg(feature = "test-hooks")]
+        stall_admission_batch: std::env::var_os("ADMIT_TEST_STALL_ADMISSION_BATCH")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from),
         ..StoreOptions::default()
     }
 }

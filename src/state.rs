@@ -26,6 +26,8 @@ pub struct AppState {
     pub payments: Arc<dyn crate::integrations::payments::PaymentGateway>,
     /// Cached listing pages of this instance.
     pub listings: Arc<crate::services::listings::ListingCache>,
+    /// Group admission of holds on this instance.
+    pub admission: Arc<crate::services::admission::Admission>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -237,11 +237,12 @@ pub async fn take_hold(
             now,
             expires_at: now.plus_minutes(i64::from(state.config.settings.hold_minutes)),
         };
-        match state.store.take_hold(hold).await {
+        match state.admission.take_hold(hold).await {
             Ok(receipt) => {
                 tracing::info!(order = %receipt.order_id, units = receipt.units, "hold taken");
                 metrics::counter!("admit_holds_taken_total").increment(1);
-                return order(state, who, &receipt.order_id, lang).await;
+                // The receipt is the order as committed: no second read.
+                return Ok(view(state, &receipt.order, now, lang));
             }
             // Another buyer took one of the picked seats first: pick again.
             Err(StoreError::SeatTaken { .. })

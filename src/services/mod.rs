@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod admission;
 pub mod api_keys;
 pub mod audit;
 pub mod authz;

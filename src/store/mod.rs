@@ -85,6 +85,9 @@ pub enum StoreError {
     /// The request breaks a rule (event not on sale, tier closed…).
     #[error("{0}")]
     Refused(String),
+    /// Too much is queued to take this now; the buyer may try again at once.
+    #[error("{0}")]
+    Busy(String),
     /// Anything else: logged with context, shown as an opaque message.
     #[error("storage failure: {0}")]
     Internal(#[from] anyhow::Error),
@@ -146,6 +149,11 @@ pub struct StoreOptions {
     /// the right answers.
     #[cfg(feature = "test-hooks")]
     pub repeatable_read: bool,
+    /// Test-only (`ADMIT_TEST_STALL_ADMISSION_BATCH`): while this file
+    /// exists, a batch of holds stops just before its commit, so a test can
+    /// kill the server in the middle of a batch.
+    #[cfg(feature = "test-hooks")]
+    pub stall_admission_batch: Option<std::path::PathBuf>,
 }
 
 /// Test-only: how the race-sanity twin lines its racers up.
@@ -200,6 +208,8 @@ impl Default for StoreOptions {
             unguarded_race_window: None,
             #[cfg(feature = "test-hooks")]
             repeatable_read: false,
+            #[cfg(feature = "test-hooks")]
+            stall_admission_batch: None,
         }
     }
 }

@@ -107,6 +107,8 @@ pub struct HoldReceipt {
     pub units: u32,
     /// The buyer's earlier open hold on this event, released by this one.
     pub replaced: Option<OrderId>,
+    /// The new order as stored, so the buyer's answer needs no second read.
+    pub order: OrderRecord,
 }
 
 /// One unit of an order.
@@ -247,7 +249,22 @@ pub trait OrderStore: Send + Sync {
     /// quota order, claims each seat (a second active claim is refused by the
     /// database), reserves a use of the code, and records the order with one
     /// item per unit.
-    fn take_hold(&self, hold: TakeHold) -> BoxFuture<'_, StoreResult<HoldReceipt>>;
+    fn take_hold(&self, hold: TakeHold) -> BoxFuture<'_, StoreResult<HoldReceipt>> {
+        Box::pin(async move {
+            self.take_holds(vec![hold]).await.pop().unwrap_or_else(|| {
+                Err(super::StoreError::Internal(anyhow::anyhow!(
+                    "a batch of one hold gave no answer"
+                )))
+            })
+        })
+    }
+    /// Takes a batch of holds (group admission): each is decided in the
+    /// order given, by the same rules as [`OrderStore::take_hold`], and gets
+    /// its own answer, but many share one transaction and one commit. A
+    /// buyer's second hold on the same event in one batch goes into a second
+    /// transaction and replaces the first, as it would one after another.
+    /// Only holds answered `Ok` were committed.
+    fn take_holds(&self, holds: Vec<TakeHold>) -> BoxFuture<'_, Vec<StoreResult<HoldReceipt>>>;
     /// Releases every hold (`reserved`) that expired by `now`; returns how
     /// many. Holds whose payment started are not touched: the payment sweeper
     /// asks the gateway about them first.

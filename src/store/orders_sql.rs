@@ -73,6 +73,32 @@ pub(crate) struct RaceTwin {
     pub code_uses: Option<(i64, Option<i64>)>,
 }
 
+/// One hold of a batch, ready for its round: what it takes from each quota.
+pub(crate) struct Prepared<'a> {
+    /// The request.
+    pub hold: &'a crate::store::orders::TakeHold,
+    /// Units per quota, sorted by quota id (the lock order).
+    pub demand: std::collections::BTreeMap<String, i64>,
+    /// A tier of this hold drawing on each quota, for "sold out" messages.
+    pub quota_tier: std::collections::HashMap<String, String>,
+    /// Tier names by id, for the receipt's items.
+    pub tier_names: std::collections::HashMap<String, String>,
+    /// The test-only race-sanity twin's early read (off in production).
+    pub twin: RaceTwin,
+}
+
+impl<'a> Prepared<'a> {
+    pub(crate) fn new(hold: &'a crate::store::orders::TakeHold) -> Self {
+        Self {
+            hold,
+            demand: Default::default(),
+            quota_tier: Default::default(),
+            tier_names: Default::default(),
+            twin: RaceTwin::default(),
+        }
+    }
+}
+
 macro_rules! impl_order_store {
     ($store:ty) => {
         impl $store {
@@ -461,173 +487,485 @@ macro_rules! impl_order_store {
                     })
                     .collect())
             }
+
+            /// One transaction of a batch of holds (see `take_holds`): at most
+            /// one hold per buyer and event, decided in the order given. A
+            /// refusal is that hold's answer; an error rolls back the round.
+            ///
+            /// The quota rows are locked (PostgreSQL; SQLite's `BEGIN
+            /// IMMEDIATE` already holds the write lock) and read once, each
+            /// hold is granted in order while stock is left, and the stock is
+            /// then taken with one conditional update per quota. The guard is
+            /// still the database's: that update changes nothing unless
+            /// `sold + held + n <= size`, backed by the CHECK, and the round is
+            /// rolled back if it refuses. Seats and code uses are taken per
+            /// hold inside a savepoint, so that one buyer's lost seat leaves
+            /// the others' holds standing.
+            async fn take_holds_round(
+                &self,
+                round: &[&$crate::store::orders_sql::Prepared<'_>],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StoreResult<$crate::store::orders::HoldReceipt>>> {
+                use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+                use $crate::store::{Conflict, StoreError, orders::{HoldReceipt, OrderItemRecord, OrderRecord}, orders_sql::Release};
+                #[derive(sqlx::FromRow)]
+                struct Ev {
+                    status: String,
+                    currency: String,
+                    title: String,
+                    slug: String,
+                    starts_at: i64,
+                    time_zone: String,
+                }
+                self.with_retry(|| async move {
+                    let mut tx = self.begin_write().await?;
+                    let mut answers: Vec<Option<$crate::store::StoreResult<HoldReceipt>>> = round.iter().map(|_| None).collect();
+                    // The latest instant of the round: what has lapsed by then
+                    // stops counting.
+                    let now = round.iter().map(|p| p.hold.now.as_millis()).max().unwrap_or(0);
+
+                    let mut events: HashMap<&str, Option<Ev>> = HashMap::new();
+                    for p in round {
+                        let id = p.hold.event_id.as_str();
+                        if !events.contains_key(id) {
+                            let ev: Option<Ev> = sqlx::query_as(
+                                "SELECT status, currency, title, slug, starts_at, time_zone FROM events WHERE id = $1",
+                            )
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            events.insert(id, ev);
+                        }
+                    }
+                    for (i, p) in round.iter().enumerate() {
+                        match events[p.hold.event_id.as_str()].as_ref() {
+                            None => answers[i] = Some(Err(StoreError::NotFound)),
+                            Some(ev) if ev.status != "published" => {
+                                answers[i] = Some(Err(StoreError::Refused("This event is not on sale.".into())))
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    let live: Vec<usize> = (0..round.len()).filter(|i| answers[*i].is_none()).collect();
+                    if live.is_empty() {
+                        tx.rollback().await?;
+                        return Ok(answers.into_iter().map(|a| a.unwrap_or(Err(StoreError::NotFound))).collect());
+                    }
+
+                    // 1. Each buyer's earlier open hold on the event is replaced.
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT id, user_id, event_id FROM orders WHERE status = 'reserved' AND user_id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for i in &live {
+                        list.push_bind(round[*i].hold.user_id.as_str().to_owned());
+                    }
+                    list.push_unseparated(")");
+                    let open: Vec<(String, String, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    let wanted: HashSet<(&str, &str)> = live
+                        .iter()
+                        .map(|i| (round[*i].hold.user_id.as_str(), round[*i].hold.event_id.as_str()))
+                        .collect();
+                    let mut earlier: HashMap<(String, String), String> = HashMap::new();
+                    for (id, user, event) in open {
+                        if wanted.contains(&(user.as_str(), event.as_str())) {
+                            earlier.insert((user, event), id);
+                        }
+                    }
+                    let replaced: Vec<String> = earlier.values().cloned().collect();
+                    Self::release_orders_in(&mut tx, &replaced, now, Release::Cancel).await?;
+
+                    // 2. Expired holds on these quotas and seats stop counting now.
+                    let quotas: BTreeSet<&str> =
+                        live.iter().flat_map(|i| round[*i].demand.keys().map(String::as_str)).collect();
+                    let seats: Vec<$crate::store::orders::HoldSeat> =
+                        live.iter().flat_map(|i| round[*i].hold.seats.iter().cloned()).collect();
+                    let expired = Self::lapsed_holders(&mut tx, quotas.iter().copied(), &seats, now).await?;
+                    Self::release_orders_in(&mut tx, &expired, now, Release::Lapsed).await?;
+
+                    // 3. The orders (seat claims and items refer to them). The
+                    // one-open-hold index may refuse one whose buyer's other
+                    // hold committed meanwhile elsewhere: that one is retried.
+                    let mut inserted: HashSet<String> = HashSet::new();
+                    for chunk in live.chunks(500) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new(
+                            "INSERT INTO orders (id, user_id, event_id, status, currency, expires_at, created_at, updated_at, code_id) ",
+                        );
+                        q.push_values(chunk, |mut b, i| {
+                            let h = round[*i].hold;
+                            let currency = events[h.event_id.as_str()].as_ref().map(|e| e.currency.clone()).unwrap_or_default();
+                            b.push_bind(h.order_id.as_str().to_owned())
+                                .push_bind(h.user_id.as_str().to_owned())
+                                .push_bind(h.event_id.as_str().to_owned())
+                                .push_bind("reserved")
+                                .push_bind(currency)
+                                .push_bind(h.expires_at.as_millis())
+                                .push_bind(h.now.as_millis())
+                                .push_bind(h.now.as_millis())
+                                .push_bind(h.code.as_ref().map(|c| c.id.clone()));
+                        });
+                        q.push(" ON CONFLICT DO NOTHING RETURNING id");
+                        let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                        inserted.extend(ids.into_iter().map(|(id,)| id));
+                    }
+
+                    // 4. Stock levels, locked, read once.
+                    let twin = live.iter().map(|i| &round[*i].twin).find(|t| t.on);
+                    let mut levels: BTreeMap<&str, (i64, i64, i64)> = BTreeMap::new();
+                    for quota in &quotas {
+                        let level = match twin.and_then(|t| t.levels.get(*quota)) {
+                            Some(stale) => *stale,
+                            None => sqlx::query_as(&format!("SELECT size, sold, held FROM quotas WHERE id = $1{}", Self::LOCK_ROW))
+                                .bind(*quota)
+                                .fetch_one(&mut *tx)
+                                .await?,
+                        };
+                        levels.insert(*quota, level);
+                    }
+
+                    // 5. Each hold in order: stock, then its seats and code.
+                    let mut refused: Vec<String> = Vec::new();
+                    let mut granted: Vec<usize> = Vec::new();
+                    for i in &live {
+                        let p = round[*i];
+                        let h = p.hold;
+                        if !inserted.contains(h.order_id.as_str()) {
+                            answers[*i] = Some(Err(StoreError::Conflict(Conflict::OpenHold)));
+                            continue;
+                        }
+                        let short = p.demand.iter().find(|(q, n)| {
+                            let (size, sold, held) = levels[q.as_str()];
+                            sold + held + **n > size
+                        });
+                        if let Some((quota, _)) = short {
+                            let (size, sold, held) = levels[quota.as_str()];
+                            answers[*i] = Some(Err(StoreError::SoldOut {
+                                tier: p.quota_tier.get(quota).cloned().unwrap_or_default(),
+                                remaining: (size - sold - held).max(0),
+                            }));
+                            refused.push(h.order_id.as_str().to_owned());
+                            continue;
+                        }
+                        if !h.seats.is_empty() || h.code.is_some() {
+                            sqlx::query("SAVEPOINT admit_hold").execute(&mut *tx).await?;
+                            let mut taken: $crate::store::StoreResult<()> = Ok(());
+                            for seat in &h.seats {
+                                taken = Self::claim_seat(&mut tx, h, seat, &p.twin).await;
+                                if taken.is_err() {
+                                    break;
+                                }
+                            }
+                            if let (Ok(()), Some(code)) = (&taken, &h.code) {
+                                taken = Self::reserve_code_use(&mut tx, h, code, &p.twin).await;
+                            }
+                            match taken {
+                                Ok(()) => {
+                                    sqlx::query("RELEASE SAVEPOINT admit_hold").execute(&mut *tx).await?;
+                                }
+                                Err(e) => {
+                                    sqlx::query("ROLLBACK TO SAVEPOINT admit_hold").execute(&mut *tx).await?;
+                                    sqlx::query("RELEASE SAVEPOINT admit_hold").execute(&mut *tx).await?;
+                                    if matches!(e, StoreError::Internal(_)) {
+                                        // A failure, not a refusal: the whole
+                                        // round is retried or fails.
+                                        return Err(e);
+                                    }
+                                    answers[*i] = Some(Err(e));
+                                    refused.push(h.order_id.as_str().to_owned());
+                                    continue;
+                                }
+                            }
+                        }
+                        for (quota, n) in &p.demand {
+                            if let Some(level) = levels.get_mut(quota.as_str()) {
+                                level.2 += n;
+                            }
+                        }
+                        granted.push(*i);
+                    }
+                    for chunk in refused.chunks(500) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM orders WHERE id IN (");
+                        let mut list = q.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.clone());
+                        }
+                        list.push_unseparated(")");
+                        q.build().execute(&mut *tx).await?;
+                    }
+
+                    // 6. One item per unit, at the price given.
+                    let mut items: HashMap<usize, Vec<OrderItemRecord>> = HashMap::new();
+                    let mut rows: Vec<(usize, OrderItemRecord)> = Vec::new();
+                    for i in &granted {
+                        let p = round[*i];
+                        let name = |t: &$crate::domain::TierId| p.tier_names.get(t.as_str()).cloned().unwrap_or_default();
+                        for l in &p.hold.lines {
+                            for _ in 0..l.count {
+                                rows.push((*i, OrderItemRecord {
+                                    id: $crate::store::new_id(),
+                                    tier_id: l.tier_id.as_str().to_owned(),
+                                    tier_name: name(&l.tier_id),
+                                    unit_price_minor: l.unit_price_minor,
+                                    discount_minor: l.discount_minor,
+                                    seat_id: None,
+                                    seat_label: None,
+                                    attendee_name: None,
+                                    attendee_email: None,
+                                }));
+                            }
+                        }
+                        for s in &p.hold.seats {
+                            rows.push((*i, OrderItemRecord {
+                                id: $crate::store::new_id(),
+                                tier_id: s.tier_id.as_str().to_owned(),
+                                tier_name: name(&s.tier_id),
+                                unit_price_minor: s.unit_price_minor,
+                                discount_minor: s.discount_minor,
+                                seat_id: Some(s.seat_id.clone()),
+                                seat_label: Some(s.label.clone()),
+                                attendee_name: None,
+                                attendee_email: None,
+                            }));
+                        }
+                    }
+                    for chunk in rows.chunks(1000) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new(
+                            "INSERT INTO order_items (id, order_id, tier_id, unit_price_minor, seat_id, seat_label, discount_minor) ",
+                        );
+                        q.push_values(chunk, |mut b, (i, item)| {
+                            b.push_bind(item.id.clone())
+                                .push_bind(round[*i].hold.order_id.as_str().to_owned())
+                                .push_bind(item.tier_id.clone())
+                                .push_bind(item.unit_price_minor)
+                                .push_bind(item.seat_id.clone())
+                                .push_bind(item.seat_label.clone())
+                                .push_bind(item.discount_minor);
+                        });
+                        q.build().execute(&mut *tx).await?;
+                    }
+                    for (i, item) in rows {
+                        items.entry(i).or_default().push(item);
+                    }
+
+                    // 7. The stock, one conditional update per quota, in sorted order.
+                    let mut totals: BTreeMap<&str, i64> = BTreeMap::new();
+                    for i in &granted {
+                        for (quota, n) in &round[*i].demand {
+                            *totals.entry(quota.as_str()).or_default() += n;
+                        }
+                    }
+                    for (quota, n) in &totals {
+                        if !Self::take_stock(&mut tx, quota, *n, twin.and_then(|t| t.levels.get(*quota))).await? {
+                            // The rows were locked and read in this very
+                            // transaction, so this cannot happen unless the
+                            // code above is wrong; the database said no.
+                            return Err(StoreError::Internal(anyhow::anyhow!(
+                                "quota {quota} refused {n} units that its locked level allowed"
+                            )));
+                        }
+                    }
+                    self.stall_if_asked(granted.len()).await;
+                    tx.commit().await?;
+
+                    for i in granted {
+                        let p = round[i];
+                        let h = p.hold;
+                        let ev = events[h.event_id.as_str()].as_ref().ok_or(StoreError::NotFound)?;
+                        let items = items.remove(&i).unwrap_or_default();
+                        answers[i] = Some(Ok(HoldReceipt {
+                            order_id: h.order_id.clone(),
+                            status: $crate::domain::OrderStatus::Reserved,
+                            expires_at: h.expires_at,
+                            units: u32::try_from(items.len()).unwrap_or(u32::MAX),
+                            replaced: earlier
+                                .get(&(h.user_id.as_str().to_owned(), h.event_id.as_str().to_owned()))
+                                .map(|id| $crate::domain::OrderId::from_string(id.clone())),
+                            order: OrderRecord {
+                                id: h.order_id.clone(),
+                                user_id: h.user_id.clone(),
+                                event_id: h.event_id.clone(),
+                                event_title: ev.title.clone(),
+                                event_slug: ev.slug.clone(),
+                                event_starts_at: $crate::domain::Timestamp::from_millis(ev.starts_at),
+                                event_time_zone: ev.time_zone.clone(),
+                                status: $crate::domain::OrderStatus::Reserved,
+                                currency: ev.currency.clone(),
+                                expires_at: h.expires_at,
+                                created_at: h.now,
+                                code: h.code.as_ref().map(|c| c.text.clone()),
+                                total_minor: None,
+                                paid_at: None,
+                                payment_url: None,
+                                payment_session_id: None,
+                                payment_ref: None,
+                                refunded_at: None,
+                                items,
+                            },
+                        }));
+                    }
+                    Ok(answers
+                        .into_iter()
+                        .map(|a| a.unwrap_or_else(|| Err(StoreError::Internal(anyhow::anyhow!("a hold of the round got no answer")))))
+                        .collect())
+                })
+                .await
+            }
+
+            /// Test-only: with `stall_admission_batch` set and its flag file
+            /// present, a batch that granted holds stops just before its
+            /// commit, after saying so in `<flag>.stalled`, until the flag is
+            /// removed, so a test can kill the server in the middle of a batch.
+            #[allow(unused_variables)]
+            async fn stall_if_asked(&self, granted: usize) {
+                #[cfg(feature = "test-hooks")]
+                if let Some(flag) = &self.opts.stall_admission_batch
+                    && granted > 0
+                    && flag.exists()
+                {
+                    let _ = std::fs::write(flag.with_extension("stalled"), granted.to_string());
+                    while flag.exists() {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                }
+            }
         }
 
         impl $crate::store::orders::OrderStore for $store {
-            fn take_hold(
+            fn take_holds(
                 &self,
-                hold: $crate::store::orders::TakeHold,
-            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::orders::HoldReceipt>> {
+                holds: Vec<$crate::store::orders::TakeHold>,
+            ) -> $crate::store::BoxFuture<'_, Vec<$crate::store::StoreResult<$crate::store::orders::HoldReceipt>>> {
                 Box::pin(async move {
-                    let hold = &hold;
-                    let now = hold.now.as_millis();
-                    // Units per tier, from lines and seats alike.
-                    let mut per_tier: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-                    for l in &hold.lines {
-                        *per_tier.entry(l.tier_id.as_str()).or_default() += i64::from(l.count);
-                    }
-                    for s in &hold.seats {
-                        *per_tier.entry(s.tier_id.as_str()).or_default() += 1;
-                    }
-                    if per_tier.values().sum::<i64>() < 1 {
-                        return Err($crate::store::StoreError::Refused("Pick at least one ticket.".into()));
-                    }
-                    // Per-quota demand, in a fixed (sorted) order so that two
-                    // holds never wait on each other's quotas in a cycle.
-                    let mut links: Vec<(String, String)> = Vec::new();
-                    for tier in per_tier.keys() {
-                        let rows: Vec<(String, String)> = sqlx::query_as(
-                            "SELECT tq.tier_id, tq.quota_id FROM tier_quotas tq JOIN tiers t ON t.id = tq.tier_id
-                             WHERE tq.tier_id = $1 AND t.event_id = $2",
-                        )
-                        .bind(*tier)
-                        .bind(hold.event_id.as_str())
-                        .fetch_all(&self.pool)
-                        .await?;
-                        if rows.is_empty() {
-                            return Err($crate::store::StoreError::Refused(
-                                "That ticket type is not part of this event.".into(),
-                            ));
-                        }
-                        links.extend(rows);
-                    }
-                    let mut demand: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-                    for (tier, quota) in &links {
-                        *demand.entry(quota.as_str()).or_default() += per_tier[tier.as_str()];
-                    }
-                    let twin = self
-                        .race_twin(demand.keys().copied(), &hold.seats, hold.code.as_ref(), now)
-                        .await?;
-                    let (demand, links, twin) = (&demand, &links, &twin);
-                    let mut replace_attempts = 0;
-                    loop {
-                        let result = self.with_retry(|| async move {
-                        let mut tx = self.begin_write().await?;
-                        let ev: Option<(String, String)> =
-                            sqlx::query_as("SELECT status, currency FROM events WHERE id = $1")
-                                .bind(hold.event_id.as_str())
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                        let (status, currency) = ev.ok_or($crate::store::StoreError::NotFound)?;
-                        if status != "published" {
-                            return Err($crate::store::StoreError::Refused("This event is not on sale.".into()));
-                        }
+                    use std::collections::{BTreeMap, HashMap, HashSet};
+                    use $crate::store::{Conflict, StoreError, orders_sql::Prepared};
+                    let mut answers: Vec<Option<$crate::store::StoreResult<$crate::store::orders::HoldReceipt>>> =
+                        holds.iter().map(|_| None).collect();
 
-                        // 1. The buyer's earlier hold on this event is replaced.
-                        let earlier: Option<(String,)> = sqlx::query_as(
-                            "SELECT id FROM orders WHERE user_id = $1 AND event_id = $2 AND status = 'reserved'",
-                        )
-                        .bind(hold.user_id.as_str())
-                        .bind(hold.event_id.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if let Some((id,)) = &earlier {
-                            Self::release_orders_in(&mut tx, std::slice::from_ref(id), now, $crate::store::orders_sql::Release::Cancel).await?;
-                        }
-
-                        // 2. Expired holds on these quotas and seats stop counting now.
-                        let expired = Self::lapsed_holders(&mut tx, demand.keys().copied(), &hold.seats, now).await?;
-                        Self::release_orders_in(&mut tx, &expired, now, $crate::store::orders_sql::Release::Lapsed).await?;
-
-                        // 3. The order itself (seat claims and items refer to it).
-                        sqlx::query(
-                            "INSERT INTO orders (id, user_id, event_id, status, currency, expires_at, created_at, updated_at, code_id)
-                             VALUES ($1, $2, $3, 'reserved', $4, $5, $6, $6, $7)",
-                        )
-                        .bind(hold.order_id.as_str())
-                        .bind(hold.user_id.as_str())
-                        .bind(hold.event_id.as_str())
-                        .bind(&currency)
-                        .bind(hold.expires_at.as_millis())
-                        .bind(now)
-                        .bind(hold.code.as_ref().map(|c| c.id.as_str()))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| $crate::store::common::on_unique(e, $crate::store::Conflict::OpenHold))?;
-                        // 4. Take stock, quota by quota, in sorted order.
-                        for (quota, n) in demand {
-                            if !Self::take_stock(&mut tx, quota, *n, twin.levels.get(*quota)).await? {
-                                let (size, sold, held): (i64, i64, i64) =
-                                    sqlx::query_as("SELECT size, sold, held FROM quotas WHERE id = $1")
-                                        .bind(*quota)
-                                        .fetch_one(&mut *tx)
-                                        .await?;
-                                let tier_id = links.iter().find(|(_, q)| q == quota).map(|(t, _)| t.as_str()).unwrap_or("");
-                                let (tier,): (String,) = sqlx::query_as("SELECT name FROM tiers WHERE id = $1")
-                                    .bind(tier_id)
-                                    .fetch_one(&mut *tx)
-                                    .await?;
-                                return Err($crate::store::StoreError::SoldOut {
-                                    tier,
-                                    remaining: (size - sold - held).max(0),
-                                });
+                    // The quotas each tier draws on, once per tier of the batch.
+                    let mut links: HashMap<&str, Vec<(String, String, String)>> = HashMap::new();
+                    for hold in &holds {
+                        for tier in hold.lines.iter().map(|l| &l.tier_id).chain(hold.seats.iter().map(|s| &s.tier_id)) {
+                            if links.contains_key(tier.as_str()) {
+                                continue;
                             }
-                        }
-
-                        // 5. Seats, then the code.
-                        for seat in &hold.seats {
-                            Self::claim_seat(&mut tx, hold, seat, twin).await?;
-                        }
-                        if let Some(code) = &hold.code {
-                            Self::reserve_code_use(&mut tx, hold, code, twin).await?;
-                        }
-
-                        // 6. One item per unit, at the price given.
-                        let mut units = 0u32;
-                        let items = hold
-                            .lines
-                            .iter()
-                            .flat_map(|l| {
-                                (0..l.count).map(move |_| (&l.tier_id, l.unit_price_minor, l.discount_minor, None))
-                            })
-                            .chain(hold.seats.iter().map(|s| (&s.tier_id, s.unit_price_minor, s.discount_minor, Some(s))));
-                        for (tier, price, discount, seat) in items {
-                            sqlx::query(
-                                "INSERT INTO order_items (id, order_id, tier_id, unit_price_minor, seat_id, seat_label, discount_minor)
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            let rows: Result<Vec<(String, String, String)>, sqlx::Error> = sqlx::query_as(
+                                "SELECT tq.quota_id, t.event_id, t.name FROM tier_quotas tq JOIN tiers t ON t.id = tq.tier_id
+                                 WHERE tq.tier_id = $1",
                             )
-                            .bind($crate::store::new_id())
-                            .bind(hold.order_id.as_str())
                             .bind(tier.as_str())
-                            .bind(price)
-                            .bind(seat.map(|s| s.seat_id.as_str()))
-                            .bind(seat.map(|s| s.label.as_str()))
-                            .bind(discount)
-                            .execute(&mut *tx)
-                            .await?;
-                            units += 1;
-                        }
-                        tx.commit().await?;
-                        Ok($crate::store::orders::HoldReceipt {
-                            order_id: hold.order_id.clone(),
-                            status: $crate::domain::OrderStatus::Reserved,
-                            expires_at: hold.expires_at,
-                            units,
-                            replaced: earlier.map(|(id,)| $crate::domain::OrderId::from_string(id)),
-                        })
-                    })
-                    .await;
-                        // Two holds of one buyer at the same instant: the index
-                        // let one through; the other replaces it on a new try.
-                        match result {
-                            Err($crate::store::StoreError::Conflict($crate::store::Conflict::OpenHold))
-                                if replace_attempts < 3 =>
-                            {
-                                replace_attempts += 1;
+                            .fetch_all(&self.pool)
+                            .await;
+                            match rows {
+                                Ok(rows) => {
+                                    links.insert(tier.as_str(), rows);
+                                }
+                                Err(e) => {
+                                    let e = anyhow::Error::new(e);
+                                    return holds
+                                        .iter()
+                                        .map(|_| Err(StoreError::Internal(anyhow::anyhow!("{e:#}"))))
+                                        .collect();
+                                }
                             }
-                            r => return r,
                         }
                     }
+
+                    // Each hold's demand per quota, or why it cannot be taken.
+                    let mut prepared: Vec<Option<Prepared<'_>>> = Vec::with_capacity(holds.len());
+                    for (i, hold) in holds.iter().enumerate() {
+                        let mut per_tier: BTreeMap<&str, i64> = BTreeMap::new();
+                        for l in &hold.lines {
+                            *per_tier.entry(l.tier_id.as_str()).or_default() += i64::from(l.count);
+                        }
+                        for s in &hold.seats {
+                            *per_tier.entry(s.tier_id.as_str()).or_default() += 1;
+                        }
+                        if per_tier.values().sum::<i64>() < 1 {
+                            answers[i] = Some(Err(StoreError::Refused("Pick at least one ticket.".into())));
+                            prepared.push(None);
+                            continue;
+                        }
+                        let mut p = Prepared::new(hold);
+                        let mut foreign = false;
+                        for (tier, n) in &per_tier {
+                            let rows = &links[tier];
+                            if rows.is_empty() || rows.iter().any(|(_, event, _)| event != hold.event_id.as_str()) {
+                                foreign = true;
+                                break;
+                            }
+                            for (quota, _, name) in rows {
+                                *p.demand.entry(quota.clone()).or_default() += n;
+                                p.quota_tier.entry(quota.clone()).or_insert_with(|| name.clone());
+                            }
+                            p.tier_names.insert((*tier).to_owned(), rows[0].2.clone());
+                        }
+                        if foreign {
+                            answers[i] = Some(Err(StoreError::Refused(
+                                "That ticket type is not part of this event.".into(),
+                            )));
+                            prepared.push(None);
+                            continue;
+                        }
+                        match self
+                            .race_twin(p.demand.keys().map(String::as_str), &hold.seats, hold.code.as_ref(), hold.now.as_millis())
+                            .await
+                        {
+                            Ok(twin) => p.twin = twin,
+                            Err(e) => {
+                                answers[i] = Some(Err(e.into()));
+                                prepared.push(None);
+                                continue;
+                            }
+                        }
+                        prepared.push(Some(p));
+                    }
+
+                    // Rounds: one transaction each, holding the first hold of
+                    // each buyer and event still pending, in arrival order. A
+                    // buyer's second hold in the same batch replaces the
+                    // first in the next round, as it would one after another.
+                    let mut pending: Vec<usize> = (0..holds.len()).filter(|i| prepared[*i].is_some()).collect();
+                    let mut replace_attempts: HashMap<usize, u32> = HashMap::new();
+                    while !pending.is_empty() {
+                        let mut seen = HashSet::new();
+                        let (round, rest): (Vec<usize>, Vec<usize>) = pending.iter().partition(|i| {
+                            let h = &holds[**i];
+                            seen.insert((h.user_id.as_str(), h.event_id.as_str()))
+                        });
+                        pending = rest;
+                        let members: Vec<&Prepared<'_>> = round.iter().filter_map(|i| prepared[*i].as_ref()).collect();
+                        match self.take_holds_round(&members).await {
+                            Ok(results) => {
+                                for (i, r) in round.iter().zip(results) {
+                                    match r {
+                                        // Two holds of one buyer at the same
+                                        // instant (on two app instances): the
+                                        // index let one through; the other
+                                        // replaces it on a new try.
+                                        Err(StoreError::Conflict(Conflict::OpenHold))
+                                            if replace_attempts.get(i).copied().unwrap_or(0) < 3 =>
+                                        {
+                                            *replace_attempts.entry(*i).or_default() += 1;
+                                            pending.push(*i);
+                                        }
+                                        r => answers[*i] = Some(r),
+                                    }
+                                }
+                                pending.sort_unstable();
+                            }
+                            Err(e) => {
+                                // Nothing of this round was committed: each of
+                                // its buyers is told, and later rounds still run.
+                                let e = anyhow::Error::new(e);
+                                for i in &round {
+                                    answers[*i] = Some(Err(StoreError::Internal(anyhow::anyhow!("{e:#}"))));
+                                }
+                            }
+                        }
+                    }
+                    answers
+                        .into_iter()
+                        .map(|a| a.unwrap_or_else(|| Err(StoreError::Internal(anyhow::anyhow!("a hold of the batch got no answer")))))
+                        .collect()
                 })
             }
 

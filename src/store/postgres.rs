@@ -21,6 +21,10 @@ pub struct PgStore {
 impl PgStore {
     const BACKEND: &'static str = "postgres";
 
+    /// Appended to a read of rows a transaction is about to change, so that
+    /// concurrent writers (other app instances) queue behind it.
+    const LOCK_ROW: &'static str = " FOR UPDATE";
+
     /// Bounded retries of serialization failures and deadlocks. Generous
     /// because under REPEATABLE READ every buyer who loses the race for a hot
     /// quota row is refused once per winner; the short jittered pauses keep

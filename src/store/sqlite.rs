@@ -24,6 +24,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
 
+    /// SQLite has no row locks: `BEGIN IMMEDIATE` already holds the write lock.
+    const LOCK_ROW: &'static str = "";
+
     /// Bounded retries of SQLITE_BUSY. Each attempt already waits up to the
     /// busy timeout for the write lock, so a few are plenty.
     const MAX_RETRIES: u32 = 8;

@@ -5,11 +5,18 @@
 //! twin: the same race with the guard skipped and every racer reading before
 //! any writes, which must go wrong at least once, proving the guarded test
 //! could see a race.
+//!
+//! Every guarded race runs three ways: one transaction per hold straight to
+//! the store, through group admission (many holds per transaction), and
+//! through group admission on two app instances sharing the database, the
+//! racers alternating between them. The batch tests at the end pin down how
+//! one batch is decided.
 
 use std::{sync::Arc, time::Duration};
 
 use admit::{
     domain::codes::Discount,
+    services::admission::{Admission, AdmissionSettings},
     store::{HoldCode, HoldSeat, RaceWindow, StoreError, StoreOptions, TakeHold},
 };
 use tokio::sync::Barrier;
@@ -34,7 +41,29 @@ both_backends!(
     a_hold_that_expires_while_its_stock_is_taken_again_is_resold_once,
     an_expired_seat_is_claimed_again_without_the_sweeper,
     the_database_refuses_a_second_active_claim_on_a_seat,
+    a_batch_is_decided_in_arrival_order,
+    a_lost_seat_leaves_the_rest_of_its_batch_standing,
+    a_buyers_second_hold_in_one_batch_replaces_the_first,
+    a_full_admission_queue_says_so_and_a_buyer_who_left_is_not_admitted,
 );
+
+/// How the racers reach the store.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Route {
+    /// One transaction per hold, straight to the store.
+    OneByOne,
+    /// Group admission on one app instance.
+    Grouped,
+    /// Group admission on two app instances sharing the database; the racers
+    /// alternate between them.
+    GroupedOnTwoInstances,
+}
+
+const ROUTES: [Route; 3] = [
+    Route::OneByOne,
+    Route::Grouped,
+    Route::GroupedOnTwoInstances,
+];
 
 /// The races of the acceptance list.
 #[derive(Clone, Copy, Debug)]
@@ -84,20 +113,36 @@ struct Outcome {
 
 struct Arena {
     app: TestApp,
+    /// The second app instance on the same database, if the route has one.
+    second: Option<TestApp>,
+    /// Where the racers send their holds (none: straight to the store).
+    admissions: Vec<Arc<Admission>>,
     fx: Fixture,
     seat: Option<String>,
     code: Option<String>,
 }
 
 async fn arena(backend: Backend, race: Race, twin: bool, isolation: Isolation) -> Arena {
+    arena_on(backend, race, twin, isolation, Route::OneByOne).await
+}
+
+async fn arena_on(
+    backend: Backend,
+    race: Race,
+    twin: bool,
+    isolation: Isolation,
+    route: Route,
+) -> Arena {
     let (size, buyers, _) = race.shape();
     // Each racer gets its own connection, up to 55: the races of 2, 20 and
     // 50 fully; in the crowd of 200, 55 transactions race at every instant
     // and the rest queue for a connection. The cap keeps PostgreSQL (100
     // connections in all, other tests alongside) and the 2 shared cores
     // usable by the tests that run at the same time.
-    let pool = match backend {
-        Backend::Sqlite | Backend::Postgres => (buyers as u32 + 5).min(55),
+    // Group admission needs few: one batch at a time per instance.
+    let pool = match route {
+        Route::OneByOne => (buyers as u32 + 5).min(55),
+        Route::Grouped | Route::GroupedOnTwoInstances => 8,
     };
     let mut store = StoreOptions {
         max_connections: pool,
@@ -107,6 +152,7 @@ async fn arena(backend: Backend, race: Race, twin: bool, isolation: Isolation) -
     // never arrives.
     store.unguarded_race_window = twin.then(|| RaceWindow::new(buyers, Duration::from_secs(10)));
     store.repeatable_read = isolation == Isolation::RepeatableRead;
+    let store_again = store.clone();
     let app = spawn_app_with(
         backend,
         SpawnOptions {
@@ -135,11 +181,49 @@ async fn arena(backend: Backend, race: Race, twin: bool, isolation: Isolation) -
         ),
         _ => None,
     };
+    let second = match route {
+        Route::GroupedOnTwoInstances => Some(
+            spawn_app_with(
+                backend,
+                SpawnOptions {
+                    db: Some(app.db.clone()),
+                    store: Some(store_again),
+                    alone: true,
+                    ..SpawnOptions::default()
+                },
+            )
+            .await,
+        ),
+        _ => None,
+    };
+    let admissions = match route {
+        Route::OneByOne => Vec::new(),
+        Route::Grouped => vec![app.state.admission.clone()],
+        Route::GroupedOnTwoInstances => vec![
+            app.state.admission.clone(),
+            second.as_ref().unwrap().state.admission.clone(),
+        ],
+    };
+    for adm in &admissions {
+        assert!(adm.settings().enabled, "group admission is on by default");
+    }
     Arena {
         app,
+        second,
+        admissions,
         fx,
         seat,
         code,
+    }
+}
+
+impl Arena {
+    /// Ends the test: the second instance stops, then the first finishes.
+    async fn finish(self) {
+        if let Some(mut second) = self.second {
+            second.shutdown().await;
+        }
+        self.app.finish().await;
     }
 }
 
@@ -192,10 +276,15 @@ async fn race(a: &Arena, race: Race) -> Outcome {
             });
         }
         let store = a.app.store().clone();
+        let admission =
+            (!a.admissions.is_empty()).then(|| a.admissions[i % a.admissions.len()].clone());
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            store.take_hold(hold).await
+            match admission {
+                Some(admission) => admission.take_hold(hold).await,
+                None => store.take_hold(hold).await,
+            }
         }));
     }
     let mut out = Outcome {
@@ -222,16 +311,18 @@ async fn guarded(backend: Backend, kind: Race) {
     let _permit = crate::helpers::big_test_permit().await;
     let (_, buyers, allowed) = kind.shape();
     for isolation in isolations(backend) {
-        let a = arena(backend, kind, false, isolation).await;
-        let out = race(&a, kind).await;
-        assert_eq!(
-            (out.granted, out.refused, out.other.len()),
-            (allowed, buyers - allowed, 0),
-            "{kind:?} at {isolation:?}: other errors {:?}",
-            out.other
-        );
-        assert_all_invariants(&a.app.db).await;
-        a.app.finish().await;
+        for route in ROUTES {
+            let a = arena_on(backend, kind, false, isolation, route).await;
+            let out = race(&a, kind).await;
+            assert_eq!(
+                (out.granted, out.refused, out.other.len()),
+                (allowed, buyers - allowed, 0),
+                "{kind:?} at {isolation:?}, {route:?}: other errors {:?}",
+                out.other
+            );
+            assert_all_invariants(&a.app.db).await;
+            a.finish().await;
+        }
     }
 }
 
@@ -254,7 +345,7 @@ async fn twin(backend: Backend, kind: Race, damage_sql: &str) {
             out.granted,
             out.other
         );
-        a.app.finish().await;
+        a.finish().await;
     }
 }
 
@@ -393,7 +484,7 @@ async fn a_hold_that_expires_while_its_stock_is_taken_again_is_resold_once(backe
         .await;
         assert_eq!(status, "expired", "the first hold ran out");
         assert_all_invariants(&a.app.db).await;
-        a.app.finish().await;
+        a.finish().await;
     }
 }
 
@@ -421,7 +512,7 @@ async fn an_expired_seat_is_claimed_again_without_the_sweeper(backend: Backend) 
         .await
         .expect("the expired claim no longer counts");
     assert_all_invariants(&a.app.db).await;
-    a.app.finish().await;
+    a.finish().await;
 }
 
 async fn the_database_refuses_a_second_active_claim_on_a_seat(backend: Backend) {
@@ -478,5 +569,242 @@ async fn the_database_refuses_a_second_active_claim_on_a_seat(backend: Backend) 
     raw_execute(&a.app.db, "DELETE FROM orders WHERE id = 'raw-order'")
         .await
         .unwrap();
-    a.app.finish().await;
+    a.finish().await;
+}
+
+/// A hold of `n` units of the arena's tier for buyer `who`.
+fn units(a: &Arena, who: usize, n: u32) -> TakeHold {
+    let now = a.app.now();
+    TakeHold::of_tier(
+        a.fx.buyers[who].clone(),
+        a.fx.event.clone(),
+        a.fx.tier.clone(),
+        n,
+        100_000,
+        now,
+        now.plus_minutes(15),
+    )
+}
+
+/// A crowd arena with a quota of `size` (and 200 buyers).
+async fn batch_arena(backend: Backend, size: i64) -> Arena {
+    let a = arena(backend, Race::Crowd, false, Isolation::Default).await;
+    raw_execute(
+        &a.app.db,
+        &format!(
+            "UPDATE quotas SET size = {size} WHERE id = '{}'",
+            a.fx.quota.as_str()
+        ),
+    )
+    .await
+    .unwrap();
+    a
+}
+
+fn held(a: &Arena) -> String {
+    format!(
+        "SELECT held FROM quotas WHERE id = '{}'",
+        a.fx.quota.as_str()
+    )
+}
+
+/// One batch, five buyers, a quota of 5: each is decided in arrival order
+/// against what the ones before it left, and a later, smaller hold that
+/// still fits is granted after a bigger one was refused.
+async fn a_batch_is_decided_in_arrival_order(backend: Backend) {
+    let _permit = crate::helpers::big_test_permit().await;
+    let a = batch_arena(backend, 5).await;
+    let batch: Vec<TakeHold> = [3, 3, 1, 1, 1]
+        .iter()
+        .enumerate()
+        .map(|(who, n)| units(&a, who, *n))
+        .collect();
+    let answers = a.app.store().take_holds(batch).await;
+    let verdicts: Vec<String> = answers
+        .iter()
+        .map(|r| match r {
+            Ok(receipt) => format!("held {}", receipt.units),
+            Err(StoreError::SoldOut { remaining, .. }) => format!("sold out, {remaining} left"),
+            Err(e) => format!("{e:?}"),
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "held 3",
+            "sold out, 2 left",
+            "held 1",
+            "held 1",
+            "sold out, 0 left"
+        ]
+    );
+    assert_eq!(raw_i64(&a.app.db, &held(&a)).await, 5);
+    // A refused buyer leaves no order behind; each granted one has its items.
+    assert_eq!(raw_i64(&a.app.db, "SELECT COUNT(*) FROM orders").await, 3);
+    assert_eq!(
+        raw_i64(&a.app.db, "SELECT COUNT(*) FROM order_items").await,
+        5
+    );
+    // The receipt is the order as stored.
+    let first = answers[0].as_ref().unwrap();
+    let stored = a.app.store().order(&first.order_id).await.unwrap().unwrap();
+    assert_eq!(first.order.event_title, stored.event_title);
+    assert_eq!(first.order.currency, stored.currency);
+    let ids = |o: &admit::store::orders::OrderRecord| {
+        let mut v: Vec<String> = o
+            .items
+            .iter()
+            .map(|i| format!("{} {}", i.id, i.tier_name))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&first.order), ids(&stored));
+    assert_all_invariants(&a.app.db).await;
+    a.finish().await;
+}
+
+/// Two buyers of one batch pick the same seat: the first gets it, the
+/// second is told the seat is taken, and the third buyer's hold, after them,
+/// stands.
+async fn a_lost_seat_leaves_the_rest_of_its_batch_standing(backend: Backend) {
+    let _permit = crate::helpers::big_test_permit().await;
+    let a = arena(backend, Race::OneSeat, false, Isolation::Default).await;
+    let seat = a.seat.clone().unwrap();
+    let now = a.app.now();
+    let batch = vec![
+        seat_hold(&a, 0, &seat, now),
+        seat_hold(&a, 1, &seat, now),
+        units(&a, 2, 1),
+    ];
+    let answers = a.app.store().take_holds(batch).await;
+    assert!(answers[0].is_ok(), "{:?}", answers[0]);
+    assert!(
+        matches!(answers[1], Err(StoreError::SeatTaken { .. })),
+        "{:?}",
+        answers[1]
+    );
+    assert!(answers[2].is_ok(), "{:?}", answers[2]);
+    assert_eq!(
+        raw_i64(&a.app.db, "SELECT COUNT(*) FROM seat_claims").await,
+        1
+    );
+    assert_eq!(raw_i64(&a.app.db, &held(&a)).await, 2);
+    assert_all_invariants(&a.app.db).await;
+    a.finish().await;
+}
+
+/// One buyer's two holds in one batch: the second replaces the first, as
+/// it would one after the other.
+async fn a_buyers_second_hold_in_one_batch_replaces_the_first(backend: Backend) {
+    let _permit = crate::helpers::big_test_permit().await;
+    let a = batch_arena(backend, 10).await;
+    let answers = a
+        .app
+        .store()
+        .take_holds(vec![units(&a, 0, 1), units(&a, 1, 1), units(&a, 0, 2)])
+        .await;
+    let first = answers[0].as_ref().expect("the first hold");
+    let last = answers[2].as_ref().expect("the second hold of buyer 0");
+    assert_eq!(last.replaced.as_ref(), Some(&first.order_id));
+    assert!(answers[1].is_ok());
+    let status = raw_text(
+        &a.app.db,
+        &format!(
+            "SELECT status FROM orders WHERE id = '{}'",
+            first.order_id.as_str()
+        ),
+    )
+    .await;
+    assert_eq!(status, "cancelled");
+    assert_eq!(raw_i64(&a.app.db, &held(&a)).await, 3);
+    assert_all_invariants(&a.app.db).await;
+    a.finish().await;
+}
+
+/// While a batch is stuck before its commit (the test hook), the queue
+/// behind it fills: a buyer past its limit is told to try again instead of
+/// waiting, and a buyer who gave up before their batch began is not
+/// admitted. Once the batch commits, the buyers still waiting are served in
+/// order.
+async fn a_full_admission_queue_says_so_and_a_buyer_who_left_is_not_admitted(backend: Backend) {
+    let _permit = crate::helpers::big_test_permit().await;
+    let flag_dir = tempfile::tempdir().unwrap();
+    let flag = flag_dir.path().join("stall");
+    let app = spawn_app_with(
+        backend,
+        SpawnOptions {
+            store: Some(StoreOptions {
+                max_connections: 8,
+                stall_admission_batch: Some(flag.clone()),
+                ..StoreOptions::default()
+            }),
+            alone: true,
+            ..SpawnOptions::default()
+        },
+    )
+    .await;
+    let fx = fixture(app.store(), app.now(), 10, 100_000, 5).await;
+    let a = Arena {
+        app,
+        second: None,
+        admissions: Vec::new(),
+        fx,
+        seat: None,
+        code: None,
+    };
+    let admission = Admission::new(
+        a.app.store().clone(),
+        AdmissionSettings {
+            enabled: true,
+            max_wait: Duration::ZERO,
+            max_batch: 1,
+            queue_limit: 2,
+        },
+    );
+    std::fs::write(&flag, "").unwrap();
+    let first = tokio::spawn({
+        let (admission, hold) = (admission.clone(), units(&a, 0, 1));
+        async move { admission.take_hold(hold).await }
+    });
+    let stalled = flag.with_extension("stalled");
+    for _ in 0..1000 {
+        if stalled.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(stalled.exists(), "the first batch reached the stall");
+    // Buyer 1 gives up after 50 ms; buyer 2 waits; buyer 3 finds the queue full.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(50),
+        admission.take_hold(units(&a, 1, 1)),
+    )
+    .await;
+    assert!(gave_up.is_err(), "buyer 1 waited behind the stalled batch");
+    let third = tokio::spawn({
+        let (admission, hold) = (admission.clone(), units(&a, 2, 1));
+        async move { admission.take_hold(hold).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let full = admission.take_hold(units(&a, 3, 1)).await;
+    assert!(matches!(full, Err(StoreError::Busy(_))), "{full:?}");
+    std::fs::remove_file(&flag).unwrap();
+    assert!(first.await.unwrap().is_ok());
+    assert!(third.await.unwrap().is_ok());
+    let of = |who: usize| {
+        format!(
+            "SELECT COUNT(*) FROM orders WHERE user_id = '{}'",
+            a.fx.buyers[who].as_str()
+        )
+    };
+    assert_eq!(
+        raw_i64(&a.app.db, &of(1)).await,
+        0,
+        "buyer 1 left, and holds nothing"
+    );
+    assert_eq!(raw_i64(&a.app.db, &of(3)).await, 0);
+    assert_eq!(raw_i64(&a.app.db, &held(&a)).await, 2);
+    assert_all_invariants(&a.app.db).await;
+    a.finish().await;
 }
