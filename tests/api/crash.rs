@@ -25,7 +25,10 @@ use crate::{
     helpers::{Backend, TestDb, assert_all_invariants, big_test_permit, fixture, raw_i64},
 };
 
-both_backends!(killing_the_server_at_random_points_loses_no_payment_and_runs_every_job_once);
+both_backends!(
+    killing_the_server_at_random_points_loses_no_payment_and_runs_every_job_once,
+    killing_the_server_in_the_middle_of_a_batch_keeps_every_told_hold_and_no_other,
+);
 
 const ITERATIONS: usize = 20;
 const BUYERS: usize = 6;
@@ -48,6 +51,16 @@ struct Server {
 /// Starts `admit serve` on the test database with the fake as Stripe, and
 /// waits until it is ready.
 async fn start_server(db: &TestDb, port: u16, fake: &FakeStripe) -> Server {
+    start_server_with(db, port, fake, &[]).await
+}
+
+/// [`start_server`] with more environment.
+async fn start_server_with(
+    db: &TestDb,
+    port: u16,
+    fake: &FakeStripe,
+    extra: &[(&str, String)],
+) -> Server {
     let url = format!("http://127.0.0.1:{port}");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_admit"))
         .arg("serve")
@@ -62,6 +75,7 @@ async fn start_server(db: &TestDb, port: u16, fake: &FakeStripe) -> Server {
         .env("ADMIT_STRIPE_API_BASE", fake.url())
         .env("ADMIT_STRIPE_TIMEOUT_MS", "2000")
         .envs(fake.env())
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -326,5 +340,199 @@ async fn killing_the_server_at_random_points_loses_no_payment_and_runs_every_job
     let dead = raw_i64(&db, "SELECT COUNT(*) FROM jobs WHERE status = 'dead'").await;
     assert_eq!(dead, 0, "no job gave up");
     assert_all_invariants(&db).await;
+    db.drop_db().await;
+}
+
+/// The signing key the mid-batch test gives the server, so it can mint its
+/// buyers' access tokens without signing each of them in.
+const TOKEN_KEY: &str = "crash-test-token-signing-key-0123456789abcdef0123456789abcdef";
+
+/// An access token for `user`, as the server at `url` would issue it.
+fn access_token(user: &str, url: &str) -> String {
+    let iat = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &admit::services::tokens::AccessClaims {
+            sub: user.to_owned(),
+            iss: url.to_owned(),
+            aud: admit::services::tokens::AUDIENCE.to_owned(),
+            iat,
+            exp: iat + 3600,
+            epoch: 0,
+        },
+        &jsonwebtoken::EncodingKey::from_secret(TOKEN_KEY.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// Buyers `range` each ask for one ticket at once; the order ids of those
+/// told "held" (201), and how many got no answer at all.
+async fn hold_all(
+    url: &str,
+    tokens: &[String],
+    range: std::ops::Range<usize>,
+    event: &str,
+    tier: &str,
+) -> (Vec<String>, usize) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for b in range {
+        let (client, url, token) = (client.clone(), url.to_owned(), tokens[b].clone());
+        let body = json!({"event_id": event, "tiers": [{"tier_id": tier, "quantity": 1}]});
+        tasks.spawn(async move {
+            let r = client
+                .post(format!("{url}/api/v1/orders"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .ok()?;
+            if r.status() != reqwest::StatusCode::CREATED {
+                return Some(None);
+            }
+            let v: Value = r.json().await.ok()?;
+            Some(v["id"].as_str().map(str::to_owned))
+        });
+    }
+    let (mut told, mut unanswered) = (Vec::new(), 0);
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap() {
+            Some(Some(id)) => told.push(id),
+            Some(None) => {}
+            None => unanswered += 1,
+        }
+    }
+    (told, unanswered)
+}
+
+/// Group admission and durability: a batch of holds is stopped just before
+/// its commit (the test hook) and the server is killed with SIGKILL. Every
+/// buyer told "held" before keeps the hold; the buyers of the killed batch
+/// were told nothing and hold nothing; after a restart they can hold.
+async fn killing_the_server_in_the_middle_of_a_batch_keeps_every_told_hold_and_no_other(
+    backend: Backend,
+) {
+    let _alone = big_test_permit().await;
+    const FIRST: usize = 20;
+    const SECOND: usize = 20;
+    let db = TestDb::new(backend).await;
+    let store = admit::store::open(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    let now = admit::clock::Clock::now(&SystemClock::new());
+    let fx = fixture(&store, now, 1_000, 100_000, FIRST + SECOND).await;
+    store.close().await;
+    let (event, tier) = (fx.event.to_string(), fx.tier.to_string());
+    let level = |column: &str| {
+        format!(
+            "SELECT {column} FROM quotas WHERE id = '{}'",
+            fx.quota.as_str()
+        )
+    };
+    let fake = FakeStripe::start(Arc::new(SystemClock::new())).await;
+    let port = free_port();
+    let flag = db.data_dir().join("stall-admission");
+    let env = [
+        ("ADMIT_GROUP_ADMISSION", "true".to_owned()),
+        // Wide enough that each wave of buyers is gathered in a few batches.
+        ("ADMIT_ADMISSION_MAX_WAIT_MS", "50".to_owned()),
+        ("ADMIT_TOKEN_SIGNING_KEY", TOKEN_KEY.to_owned()),
+        (
+            "ADMIT_TEST_STALL_ADMISSION_BATCH",
+            flag.display().to_string(),
+        ),
+    ];
+    let mut server = start_server_with(&db, port, &fake, &env).await;
+    let tokens: Vec<String> = fx
+        .buyers
+        .iter()
+        .map(|b| access_token(b.as_str(), &server.url))
+        .collect();
+
+    // The first wave is told "held".
+    let (told, unanswered) = hold_all(&server.url, &tokens, 0..FIRST, &event, &tier).await;
+    assert_eq!(
+        (told.len(), unanswered),
+        (FIRST, 0),
+        "the first wave is held"
+    );
+
+    // The second wave's first batch stops before its commit; SIGKILL.
+    std::fs::write(&flag, "").unwrap();
+    let second = tokio::spawn({
+        let (url, tokens, event, tier) = (
+            server.url.clone(),
+            tokens.clone(),
+            event.clone(),
+            tier.clone(),
+        );
+        async move { hold_all(&url, &tokens, FIRST..FIRST + SECOND, &event, &tier).await }
+    });
+    let stalled = flag.with_extension("stalled");
+    for _ in 0..3000 {
+        if stalled.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let in_batch: usize = std::fs::read_to_string(&stalled)
+        .expect("a batch reached the stall")
+        .trim()
+        .parse()
+        .unwrap();
+    server.child.start_kill().expect("SIGKILL");
+    let _ = server.child.wait().await;
+    let (told_late, unanswered) = second.await.unwrap();
+    assert!(
+        told_late.is_empty(),
+        "nobody of the killed wave was told \"held\": {told_late:?}"
+    );
+    assert_eq!(unanswered, SECOND, "the killed wave got no answers");
+    std::fs::remove_file(&flag).unwrap();
+
+    // Every told hold is there and counted; nothing else is.
+    let ids = told
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(
+        raw_i64(
+            &db,
+            &format!("SELECT COUNT(*) FROM orders WHERE status = 'reserved' AND id IN ({ids})")
+        )
+        .await,
+        FIRST as i64
+    );
+    assert_eq!(
+        raw_i64(&db, "SELECT COUNT(*) FROM orders").await,
+        FIRST as i64
+    );
+    assert_eq!(raw_i64(&db, &level("held")).await, FIRST as i64);
+    assert_eq!(raw_i64(&db, &level("sold")).await, 0);
+    assert_all_invariants(&db).await;
+
+    // After a restart the killed wave can hold.
+    let mut server = start_server_with(&db, port, &fake, &env).await;
+    let (again, unanswered) =
+        hold_all(&server.url, &tokens, FIRST..FIRST + SECOND, &event, &tier).await;
+    assert_eq!(
+        (again.len(), unanswered),
+        (SECOND, 0),
+        "the killed wave holds after the restart"
+    );
+    assert_eq!(raw_i64(&db, &level("held")).await, (FIRST + SECOND) as i64);
+    server.child.start_kill().unwrap();
+    let _ = server.child.wait().await;
+    assert_all_invariants(&db).await;
+    eprintln!(
+        "mid-batch kill ({backend:?}): {FIRST} holds told and kept; the killed batch had {in_batch} granted holds, none kept"
+    );
     db.drop_db().await;
 }
