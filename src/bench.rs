@@ -42,10 +42,31 @@ use crate::{
     store::{NewEvent, NewOrganization, NewQuota, NewTier, NewUser, StoreOptions},
 };
 
-/// How holds are taken. Group admission does not exist yet, so every hold is
-/// its own transaction; the header says so, so figures stay comparable once a
-/// second mode arrives.
-pub const MODE: &str = "one hold per transaction";
+/// How the server takes holds in one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// `ADMIT_GROUP_ADMISSION=false`: one transaction per hold. Only the
+    /// closed loop runs, for the ratio.
+    OneByOne,
+    /// Group admission, the default: many holds per transaction.
+    Group,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::OneByOne => "one hold per transaction",
+            Mode::Group => "group admission",
+        }
+    }
+
+    fn dir(self) -> &'static str {
+        match self {
+            Mode::OneByOne => "one-by-one",
+            Mode::Group => "group",
+        }
+    }
+}
 
 /// How long past its end an open-loop step may still send requests that
 /// were waiting for a free slot (see [`BenchArgs::max_in_flight`]).
@@ -193,7 +214,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut out = String::new();
-    writeln!(out, "admit bench — mode: {MODE}")?;
+    let defaults = settings(&[])?;
+    writeln!(
+        out,
+        "admit bench — per backend: the closed loop with one hold per transaction, then every phase with group admission \
+         (batches of up to {} holds, the first waiting up to {} ms for company)",
+        defaults.admission_max_batch, defaults.admission_max_wait_ms
+    )?;
     writeln!(
         out,
         "machine: {cpus} CPUs, shared by the server, the load generator and (for PostgreSQL) the database"
@@ -222,16 +249,27 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     print!("{out}");
     let mut failed = Vec::new();
     for backend in &args.backends {
-        match run_backend(&args, budget, *backend).await {
-            Ok(ok) => {
-                if !ok {
+        let mut rates = Vec::new();
+        for mode in [Mode::OneByOne, Mode::Group] {
+            match run_backend(&args, budget, *backend, mode).await {
+                Ok((ok, holds_per_s)) => {
+                    rates.push(holds_per_s);
+                    if !ok {
+                        failed.push(backend.name());
+                    }
+                }
+                Err(e) => {
+                    println!("\n== {}, {} ==\nFAILED: {e:#}", backend.name(), mode.name());
                     failed.push(backend.name());
                 }
             }
-            Err(e) => {
-                println!("\n== {} ==\nFAILED: {e:#}", backend.name());
-                failed.push(backend.name());
-            }
+        }
+        if let [one_by_one, group] = rates[..] {
+            println!(
+                "\n{}: closed loop, group admission {group:.1} holds/s ÷ one hold per transaction {one_by_one:.1} holds/s = {:.2}×",
+                backend.name(),
+                group / one_by_one.max(f64::MIN_POSITIVE)
+            );
         }
     }
     if !failed.is_empty() {
@@ -279,9 +317,16 @@ fn not_inherited() -> impl Iterator<Item = &'static str> {
 
 /// One backend: fresh database, seed, server, three phases, stop. Returns
 /// whether the stock added up after every phase.
-async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyhow::Result<bool> {
+/// One backend in one mode; whether the stock added up, and the closed
+/// loop's holds per second.
+async fn run_backend(
+    args: &BenchArgs,
+    budget: Budget,
+    backend: Backend,
+    mode: Mode,
+) -> anyhow::Result<(bool, f64)> {
     let load_start = loadavg();
-    let dir = std::path::absolute(args.work_dir.join(backend.name()))?;
+    let dir = std::path::absolute(args.work_dir.join(backend.name()).join(mode.dir()))?;
     if dir.exists() {
         std::fs::remove_dir_all(&dir)
             .with_context(|| format!("while emptying {}", dir.display()))?;
@@ -306,6 +351,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
         // the sweeper would lower `held` and spoil the stock check.
         ("ADMIT_HOLD_MINUTES", "240".to_owned()),
         ("ADMIT_ACCESS_TOKEN_MINUTES", "240".to_owned()),
+        ("ADMIT_GROUP_ADMISSION", (mode == Mode::Group).to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -331,13 +377,18 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
     )
     .await?;
     let mut raw = Raw::connect(&url).await?;
-    let seeded = seed(&state, &mut raw, args.quota, args.buyers()).await?;
+    // The one-by-one run has only the closed loop.
+    let buyers = match mode {
+        Mode::OneByOne => budget.closed,
+        Mode::Group => args.buyers(),
+    };
+    let seeded = seed(&state, &mut raw, args.quota, buyers).await?;
     let seed_secs = seeding.elapsed().as_secs_f64();
 
     let log = dir.join("server.log");
-    let mut server = Server::start(&env, &log, &base).await?;
+    let server = Server::start(&env, &log, &base).await?;
     let mut out = String::new();
-    writeln!(out, "\n== {} ==", backend.name())?;
+    writeln!(out, "\n== {}, {} ==", backend.name(), mode.name())?;
     writeln!(out, "load average at start: {load_start}")?;
     writeln!(
         out,
@@ -413,6 +464,10 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
     write_cpu(&mut out, &cpu, pg, closed.tally.granted)?;
     all_ok &= write_quota(&mut out, quota, &ledger)?;
     print!("{out}");
+    let closed_rate = rate(closed.tally.granted, closed.elapsed);
+    if mode == Mode::OneByOne {
+        return finish(backend, server, state, raw, &log, all_ok, closed_rate).await;
+    }
 
     // Open loop.
     let open_secs = args.open_seconds();
@@ -550,6 +605,19 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
     all_ok &= write_quota(&mut out, quota, &ledger)?;
     print!("{out}");
 
+    finish(backend, server, state, raw, &log, all_ok, closed_rate).await
+}
+
+/// Stops the server and closes the connections of one run.
+async fn finish(
+    backend: Backend,
+    mut server: Server,
+    state: AppState,
+    raw: Raw,
+    log: &Path,
+    all_ok: bool,
+    closed_rate: f64,
+) -> anyhow::Result<(bool, f64)> {
     progress(format!("{}: stopping the server", backend.name()));
     let status = server.stop().await;
     state.store.close().await;
@@ -560,7 +628,7 @@ async fn run_backend(args: &BenchArgs, budget: Budget, backend: Backend) -> anyh
     }
     writeln!(out, "load average at end: {}", loadavg())?;
     print!("{out}");
-    Ok(all_ok)
+    Ok((all_ok, closed_rate))
 }
 
 /// Errors by kind, refusals, and buyers running out, if any.
