@@ -435,6 +435,7 @@ async fn run_backend(
     ));
     let allot = Allot::new(0, budget.closed);
     let cpu0 = CpuSample::take(server.pid, &mut raw).await;
+    let batches0 = Batches::take(&target).await;
     let closed = closed_loop(
         &target,
         &allot,
@@ -443,6 +444,7 @@ async fn run_backend(
     )
     .await?;
     let cpu = CpuSample::take(server.pid, &mut raw).await.since(&cpu0);
+    let batches = Batches::take(&target).await.since(batches0);
     ledger
         .record(
             &mut raw,
@@ -462,6 +464,9 @@ async fn run_backend(
     write_rate_table(&mut out, "hold", &closed.tally, closed.elapsed, cpu.server)?;
     write_problems(&mut out, &closed.tally, closed.exhausted)?;
     write_cpu(&mut out, &cpu, pg, closed.tally.granted)?;
+    if mode == Mode::Group {
+        writeln!(out, "  batches: {}", batches.describe())?;
+    }
     all_ok &= write_quota(&mut out, quota, &ledger)?;
     print!("{out}");
     let closed_rate = rate(closed.tally.granted, closed.elapsed);
@@ -478,7 +483,7 @@ async fn run_backend(
     )?;
     writeln!(
         out,
-        "  {:>9}  {:>10}  {:>8}  {:>8}  {:>7}  {:>16}  {:>18}  {:>12}",
+        "  {:>9}  {:>10}  {:>8}  {:>8}  {:>7}  {:>16}  {:>18}  {:>12}  {:>11}",
         "offered/s",
         "achieved/s",
         "p50 ms",
@@ -486,7 +491,8 @@ async fn run_backend(
         "errors",
         "server CPU/hold",
         if pg { "postgres CPU/hold" } else { "" },
-        "load gen CPU"
+        "load gen CPU",
+        "holds/batch"
     )?;
     let mut headline = None;
     let mut next = budget.closed;
@@ -500,6 +506,7 @@ async fn run_backend(
         let allot = Allot::new(next, next + n);
         next += n;
         let cpu0 = CpuSample::take(server.pid, &mut raw).await;
+        let batches0 = Batches::take(&target).await;
         let r = open_loop(
             &target,
             &allot,
@@ -509,13 +516,14 @@ async fn run_backend(
         )
         .await?;
         let cpu = CpuSample::take(server.pid, &mut raw).await.since(&cpu0);
+        let batches = Batches::take(&target).await.since(batches0);
         ledger
             .record(&mut raw, &seeded.ids, &r.tally, r.tally.granted, 0)
             .await?;
         let l = r.tally.latencies();
         writeln!(
             out,
-            "  {:>9}  {:>10.1}  {:>8}  {:>8}  {:>7}  {:>16}  {:>18}  {:>12}",
+            "  {:>9}  {:>10.1}  {:>8}  {:>8}  {:>7}  {:>16}  {:>18}  {:>12}  {:>11}",
             offered,
             rate(r.tally.granted, r.elapsed),
             ms(l.p50),
@@ -528,6 +536,7 @@ async fn run_backend(
                 String::new()
             },
             secs(cpu.client),
+            batches.mean(),
         )?;
         let mut detail = String::new();
         write_problems(&mut detail, &r.tally, r.exhausted)?;
@@ -1196,6 +1205,56 @@ struct Target {
     /// One unit of the hot tier; the same for every hold.
     hold_body: Arc<str>,
     tokens: Arc<Vec<String>>,
+}
+
+/// The server's admission batches so far, from its `/metrics`
+/// (`admit_admission_batch_size`: its sum and count).
+#[derive(Clone, Copy, Debug, Default)]
+struct Batches {
+    holds: f64,
+    batches: f64,
+}
+
+impl Batches {
+    async fn take(t: &Target) -> Self {
+        let Ok(r) = t.client.get(format!("{}/metrics", t.base)).send().await else {
+            return Self::default();
+        };
+        let text = r.text().await.unwrap_or_default();
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        Self {
+            holds: value("admit_admission_batch_size_sum "),
+            batches: value("admit_admission_batch_size_count "),
+        }
+    }
+
+    fn since(self, before: Self) -> Self {
+        Self {
+            holds: self.holds - before.holds,
+            batches: self.batches - before.batches,
+        }
+    }
+
+    fn mean(self) -> String {
+        if self.batches > 0.0 {
+            format!("{:.1}", self.holds / self.batches)
+        } else {
+            "–".to_owned()
+        }
+    }
+
+    fn describe(self) -> String {
+        format!(
+            "{:.0} transactions for {:.0} holds asked, {} holds per batch on average",
+            self.batches,
+            self.holds,
+            self.mean()
+        )
+    }
 }
 
 /// Hands out the buyers of one phase, each once.

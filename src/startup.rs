@@ -40,6 +40,7 @@ pub async fn build_state(
     );
     Ok(AppState {
         admission,
+        hold_terms: Arc::default(),
         payments,
         config: Arc::new(config),
         store,

@@ -26,6 +26,8 @@ pub struct AppState {
     pub payments: Arc<dyn crate::integrations::payments::PaymentGateway>,
     /// Cached listing pages of this instance.
     pub listings: Arc<crate::services::listings::ListingCache>,
+    /// Hold terms this instance read, by event and version.
+    pub hold_terms: Arc<crate::services::holds::HoldTermsCache>,
     /// Group admission of holds on this instance.
     pub admission: Arc<crate::services::admission::Admission>,
 }

@@ -27,6 +27,74 @@ use crate::{
     },
 };
 
+/// What a hold on an event is checked against: the event, its tiers' terms
+/// and its seat map. Read once per version of the event's terms (which the
+/// database bumps on every change to them), so that a flash sale's buyers
+/// do not each read the same rows; the hold's transaction checks the event's
+/// status, the tiers' quotas and each seat again.
+pub struct HoldTerms {
+    /// The event (published).
+    pub event: crate::store::EventRecord,
+    /// Its tiers (their availability is not used: the store decides stock).
+    pub tiers: Vec<crate::store::TierRecord>,
+    /// Its seat map.
+    pub seats: Vec<SeatRow>,
+}
+
+/// This instance's hold terms, by event and version.
+#[derive(Default)]
+pub struct HoldTermsCache {
+    entries: std::sync::Mutex<HashMap<String, (i64, std::sync::Arc<HoldTerms>)>>,
+}
+
+/// Events whose terms one instance keeps; past it the cache starts afresh.
+const HOLD_TERMS_KEPT: usize = 1_000;
+
+impl HoldTermsCache {
+    /// The terms of a published event, read again only if they changed.
+    pub async fn of(
+        &self,
+        state: &AppState,
+        event: &EventId,
+        now: Timestamp,
+    ) -> Result<std::sync::Arc<HoldTerms>, ServiceError> {
+        let version = state
+            .store
+            .terms_version(event)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let cached = {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            entries
+                .get(event.as_str())
+                .filter(|(v, _)| *v == version)
+                .map(|(_, t)| t.clone())
+        };
+        if let Some(terms) = cached {
+            return Ok(terms);
+        }
+        // Read after the version: a change in between is at worst newer
+        // than the version it is kept under, and the next change misses.
+        let record = state
+            .store
+            .event(event)
+            .await?
+            .filter(|e| e.status() == EventStatus::Published)
+            .ok_or(ServiceError::NotFound)?;
+        let terms = std::sync::Arc::new(HoldTerms {
+            event: record,
+            tiers: state.store.tiers_of_event(event, now).await?,
+            seats: state.store.seats_of_event(event).await?,
+        });
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= HOLD_TERMS_KEPT {
+            entries.clear();
+        }
+        entries.insert(event.as_str().to_owned(), (version, terms.clone()));
+        Ok(terms)
+    }
+}
+
 /// Units of one tier, picked by quantity.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -113,17 +181,15 @@ pub async fn take_hold(
 ) -> Result<OrderView, ServiceError> {
     let viewer = who.require_verified()?;
     let event_id = EventId::parse(&req.event_id).ok_or(ServiceError::NotFound)?;
-    let event = state
-        .store
-        .event(&event_id)
-        .await?
-        .filter(|e| e.status() == EventStatus::Published)
-        .ok_or(ServiceError::NotFound)?;
     let now = state.now();
+    let terms = state.hold_terms.of(state, &event_id, now).await?;
+    let HoldTerms {
+        event,
+        tiers,
+        seats: seat_rows,
+    } = &*terms;
     let code = resolve_code(state, &event_id, req.code.as_deref(), now).await?;
     let unlocked = code.as_ref().map(|c| c.rules().unlocks).unwrap_or_default();
-    let tiers = state.store.tiers_of_event(&event_id, now).await?;
-    let seat_rows = state.store.seats_of_event(&event_id).await?;
     let seated: HashSet<&str> = seat_rows
         .iter()
         .filter_map(|s| s.tier_id.as_deref())
@@ -172,7 +238,7 @@ pub async fn take_hold(
     let by_id: HashMap<&str, &SeatRow> = seat_rows.iter().map(|s| (s.id.as_str(), s)).collect();
     for attempt in 1..=BEST_AVAILABLE_TRIES {
         let seat_ids: Vec<String> = match &req.best_available {
-            Some(best) => pick_best(state, &event_id, &seat_rows, best, now).await?,
+            Some(best) => pick_best(state, &event_id, seat_rows, best, now).await?,
             None => {
                 let mut ids = req.seats.clone();
                 ids.sort();

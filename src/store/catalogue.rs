@@ -229,6 +229,9 @@ pub struct NewSeat {
 pub trait CatalogueStore: Send + Sync {
     /// An event by id, with its organization name.
     fn event<'a>(&'a self, id: &'a EventId) -> BoxFuture<'a, StoreResult<Option<EventRecord>>>;
+    /// The version of an event's hold terms (the event row, its tiers, their
+    /// quota links, its seat map), which the database bumps on every change.
+    fn terms_version<'a>(&'a self, id: &'a EventId) -> BoxFuture<'a, StoreResult<Option<i64>>>;
     /// Terms and refund policy of an event.
     fn event_extras<'a>(
         &'a self,

@@ -19,6 +19,19 @@ macro_rules! impl_catalogue_store {
                 })
             }
 
+            fn terms_version<'a>(
+                &'a self,
+                id: &'a $crate::domain::EventId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<i64>>> {
+                Box::pin(async move {
+                    let v: Option<(i64,)> = sqlx::query_as("SELECT terms_version FROM events WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(v.map(|(v,)| v))
+                })
+            }
+
             fn event_extras<'a>(
                 &'a self,
                 id: &'a $crate::domain::EventId,

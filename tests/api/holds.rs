@@ -30,6 +30,7 @@ both_backends!(
     best_available_finds_seats_together_and_keeps_accessible_ones_together,
     a_code_use_is_reserved_with_the_hold_and_given_back_on_release,
     the_event_page_form_holds_and_the_order_page_counts_down,
+    a_change_to_the_terms_reaches_the_next_hold_on_every_instance,
 );
 
 /// POSTs a hold; returns (status, body).
@@ -647,5 +648,64 @@ async fn the_event_page_form_holds_and_the_order_page_counts_down(backend: Backe
     assert!(html.contains("data-status=\"expired\""));
     assert!(html.contains("data-testid=\"hold-ended\""));
     assert_all_invariants(&app.db).await;
+    app.finish().await;
+}
+
+/// Each instance keeps the hold terms it read while their version (bumped
+/// by the database on every change) stays the same. A change made anywhere,
+/// even by hand in SQL, reaches the next hold on both instances.
+async fn a_change_to_the_terms_reaches_the_next_hold_on_every_instance(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut other = crate::helpers::spawn_app_with(
+        backend,
+        crate::helpers::SpawnOptions {
+            db: Some(app.db.clone()),
+            ..crate::helpers::SpawnOptions::default()
+        },
+    )
+    .await;
+    let fx = fixture(app.store(), app.now(), 100, 100_000, 0).await;
+    let here = buyer(&app, "here").await;
+    let there = buyer(&other, "there").await;
+    // Both instances read and keep the terms.
+    for (instance, client) in [(&app, &here), (&other, &there)] {
+        let (s, b) = post_hold(instance, client, ga(&fx, 2)).await;
+        assert_eq!(s, 201, "{b}");
+    }
+    // The organizer's limit drops to one per order (here, by hand).
+    crate::helpers::raw_execute(
+        &app.db,
+        &format!(
+            "UPDATE tiers SET max_per_order = 1 WHERE id = '{}'",
+            fx.tier.as_str()
+        ),
+    )
+    .await
+    .unwrap();
+    for (instance, client) in [(&app, &here), (&other, &there)] {
+        let (s, b) = post_hold(instance, client, ga(&fx, 2)).await;
+        assert_eq!(s, 422, "{b}");
+        assert!(
+            b["error"].as_str().unwrap_or("").contains("at most 1"),
+            "{b}"
+        );
+        let (s, b) = post_hold(instance, client, ga(&fx, 1)).await;
+        assert_eq!(s, 201, "{b}");
+    }
+    // The event goes back to draft: no instance takes holds on it.
+    crate::helpers::raw_execute(
+        &app.db,
+        &format!(
+            "UPDATE events SET status = 'draft' WHERE id = '{}'",
+            fx.event.as_str()
+        ),
+    )
+    .await
+    .unwrap();
+    for (instance, client) in [(&app, &here), (&other, &there)] {
+        let (s, b) = post_hold(instance, client, ga(&fx, 1)).await;
+        assert_eq!(s, 404, "{b}");
+    }
+    other.shutdown().await;
     app.finish().await;
 }
