@@ -99,10 +99,6 @@ impl TakeHold {
 pub struct HoldReceipt {
     /// The order.
     pub order_id: OrderId,
-    /// `reserved`.
-    pub status: OrderStatus,
-    /// When it ends.
-    pub expires_at: Timestamp,
     /// Units held.
     pub units: u32,
     /// The buyer's earlier open hold on this event, released by this one.

@@ -73,6 +73,27 @@ pub(crate) struct RaceTwin {
     pub code_uses: Option<(i64, Option<i64>)>,
 }
 
+/// Appends `(…)` with one bound value per item: an `IN` list.
+pub(crate) fn push_list<'a, DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<'a, DB>,
+    items: impl Iterator<Item = &'a str>,
+) where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push("(");
+    let mut list = q.separated(", ");
+    for item in items {
+        list.push_bind(item.to_owned());
+    }
+    list.push_unseparated(")");
+}
+
+/// The answer of each hold of a batch that failed as a whole (the error is
+/// not `Clone`; each buyer's answer carries its text).
+pub(crate) fn batch_failed(e: &anyhow::Error) -> crate::store::StoreError {
+    crate::store::StoreError::Internal(anyhow::anyhow!("{e:#}"))
+}
+
 /// One hold of a batch, ready for its round: what it takes from each quota.
 pub(crate) struct Prepared<'a> {
     /// The request.
@@ -553,13 +574,9 @@ macro_rules! impl_order_store {
 
                     // 1. Each buyer's earlier open hold on the event is replaced.
                     let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "SELECT id, user_id, event_id FROM orders WHERE status = 'reserved' AND user_id IN (",
+                        "SELECT id, user_id, event_id FROM orders WHERE status = 'reserved' AND user_id IN ",
                     );
-                    let mut list = q.separated(", ");
-                    for i in &live {
-                        list.push_bind(round[*i].hold.user_id.as_str().to_owned());
-                    }
-                    list.push_unseparated(")");
+                    $crate::store::orders_sql::push_list(&mut q, live.iter().map(|i| round[*i].hold.user_id.as_str()));
                     let open: Vec<(String, String, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
                     let wanted: HashSet<(&str, &str)> = live
                         .iter()
@@ -683,12 +700,8 @@ macro_rules! impl_order_store {
                         granted.push(*i);
                     }
                     for chunk in refused.chunks(500) {
-                        let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM orders WHERE id IN (");
-                        let mut list = q.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id.clone());
-                        }
-                        list.push_unseparated(")");
+                        let mut q = sqlx::QueryBuilder::<Db>::new("DELETE FROM orders WHERE id IN ");
+                        $crate::store::orders_sql::push_list(&mut q, chunk.iter().map(String::as_str));
                         q.build().execute(&mut *tx).await?;
                     }
 
@@ -697,31 +710,21 @@ macro_rules! impl_order_store {
                     let mut rows: Vec<(usize, OrderItemRecord)> = Vec::new();
                     for i in &granted {
                         let p = round[*i];
-                        let name = |t: &$crate::domain::TierId| p.tier_names.get(t.as_str()).cloned().unwrap_or_default();
-                        for l in &p.hold.lines {
-                            for _ in 0..l.count {
-                                rows.push((*i, OrderItemRecord {
-                                    id: $crate::store::new_id(),
-                                    tier_id: l.tier_id.as_str().to_owned(),
-                                    tier_name: name(&l.tier_id),
-                                    unit_price_minor: l.unit_price_minor,
-                                    discount_minor: l.discount_minor,
-                                    seat_id: None,
-                                    seat_label: None,
-                                    attendee_name: None,
-                                    attendee_email: None,
-                                }));
-                            }
-                        }
-                        for s in &p.hold.seats {
+                        let units = p
+                            .hold
+                            .lines
+                            .iter()
+                            .flat_map(|l| (0..l.count).map(move |_| (&l.tier_id, l.unit_price_minor, l.discount_minor, None)))
+                            .chain(p.hold.seats.iter().map(|s| (&s.tier_id, s.unit_price_minor, s.discount_minor, Some(s))));
+                        for (tier, price, discount, seat) in units {
                             rows.push((*i, OrderItemRecord {
                                 id: $crate::store::new_id(),
-                                tier_id: s.tier_id.as_str().to_owned(),
-                                tier_name: name(&s.tier_id),
-                                unit_price_minor: s.unit_price_minor,
-                                discount_minor: s.discount_minor,
-                                seat_id: Some(s.seat_id.clone()),
-                                seat_label: Some(s.label.clone()),
+                                tier_id: tier.as_str().to_owned(),
+                                tier_name: p.tier_names.get(tier.as_str()).cloned().unwrap_or_default(),
+                                unit_price_minor: price,
+                                discount_minor: discount,
+                                seat_id: seat.map(|s| s.seat_id.clone()),
+                                seat_label: seat.map(|s| s.label.clone()),
                                 attendee_name: None,
                                 attendee_email: None,
                             }));
@@ -773,8 +776,6 @@ macro_rules! impl_order_store {
                         let items = items.remove(&i).unwrap_or_default();
                         answers[i] = Some(Ok(HoldReceipt {
                             order_id: h.order_id.clone(),
-                            status: $crate::domain::OrderStatus::Reserved,
-                            expires_at: h.expires_at,
                             units: u32::try_from(items.len()).unwrap_or(u32::MAX),
                             replaced: earlier
                                 .get(&(h.user_id.as_str().to_owned(), h.event_id.as_str().to_owned()))
@@ -860,10 +861,7 @@ macro_rules! impl_order_store {
                                 }
                                 Err(e) => {
                                     let e = anyhow::Error::new(e);
-                                    return holds
-                                        .iter()
-                                        .map(|_| Err(StoreError::Internal(anyhow::anyhow!("{e:#}"))))
-                                        .collect();
+                                    return holds.iter().map(|_| Err($crate::store::orders_sql::batch_failed(&e))).collect();
                                 }
                             }
                         }
@@ -957,7 +955,7 @@ macro_rules! impl_order_store {
                                 // its buyers is told, and later rounds still run.
                                 let e = anyhow::Error::new(e);
                                 for i in &round {
-                                    answers[*i] = Some(Err(StoreError::Internal(anyhow::anyhow!("{e:#}"))));
+                                    answers[*i] = Some(Err($crate::store::orders_sql::batch_failed(&e)));
                                 }
                             }
                         }

@@ -475,12 +475,7 @@ async fn killing_the_server_in_the_middle_of_a_batch_keeps_every_told_hold_and_n
         async move { hold_all(&url, &tokens, FIRST..FIRST + SECOND, &event, &tier).await }
     });
     let stalled = flag.with_extension("stalled");
-    for _ in 0..3000 {
-        if stalled.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    crate::helpers::wait_for_file(&stalled, Duration::from_secs(30)).await;
     let in_batch: usize = std::fs::read_to_string(&stalled)
         .expect("a batch reached the stall")
         .trim()

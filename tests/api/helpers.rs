@@ -832,3 +832,12 @@ pub async fn create_code(
         .await
         .unwrap()
 }
+
+/// Waits (up to `limit`) until `path` exists; whether it does.
+pub async fn wait_for_file(path: &std::path::Path, limit: Duration) -> bool {
+    let started = std::time::Instant::now();
+    while !path.exists() && started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    path.exists()
+}

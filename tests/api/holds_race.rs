@@ -768,13 +768,10 @@ async fn a_full_admission_queue_says_so_and_a_buyer_who_left_is_not_admitted(bac
         async move { admission.take_hold(hold).await }
     });
     let stalled = flag.with_extension("stalled");
-    for _ in 0..1000 {
-        if stalled.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(stalled.exists(), "the first batch reached the stall");
+    assert!(
+        crate::helpers::wait_for_file(&stalled, Duration::from_secs(10)).await,
+        "the first batch reached the stall"
+    );
     // Buyer 1 gives up after 50 ms; buyer 2 waits; buyer 3 finds the queue full.
     let gave_up = tokio::time::timeout(
         Duration::from_millis(50),
