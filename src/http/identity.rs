@@ -8,7 +8,7 @@
 //!   organization's calls, read-only keys refused anything but GET and HEAD.
 //!
 //! Either way the account, its roles and memberships are read from the
-//! database every time. A suspended or deleted account, or one whose epoch
+//! database every time, in one query. A suspended or deleted account, or one whose epoch
 //! moved on ("sign out everywhere", a password reset), is signed out on the
 //! spot. A request that presents a token or key is judged by it alone: its
 //! cookies were already dropped (`security::credentials_without_cookies`),
@@ -183,28 +183,15 @@ pub async fn resolve(
     next.run(req).await
 }
 
-async fn viewer(
-    state: &AppState,
-    account: Account,
-    credential: Credential,
-) -> anyhow::Result<Viewer> {
-    let memberships = state.store.memberships(&account.user_id()).await?;
-    Ok(Viewer {
-        account,
-        memberships,
-        credential,
-    })
-}
-
 /// The person an access token stands for, while the token and the account
 /// are both still good.
 async fn bearer(state: &AppState, token: &str) -> anyhow::Result<Option<Viewer>> {
     let Some(claims) = tokens::verify_access(state, token) else {
         return Ok(None);
     };
-    let Some(account) = state
+    let Some((account, memberships)) = state
         .store
-        .account(&UserId::from_string(claims.sub))
+        .account_with_memberships(&UserId::from_string(claims.sub))
         .await?
     else {
         return Ok(None);
@@ -212,7 +199,11 @@ async fn bearer(state: &AppState, token: &str) -> anyhow::Result<Option<Viewer>>
     if !account.can_sign_in() || account.session_epoch != claims.epoch {
         return Ok(None);
     }
-    Ok(Some(viewer(state, account, Credential::AccessToken).await?))
+    Ok(Some(Viewer {
+        account,
+        memberships,
+        credential: Credential::AccessToken,
+    }))
 }
 
 async fn identify(state: &AppState, session: &Session) -> anyhow::Result<Identity> {
@@ -220,7 +211,7 @@ async fn identify(state: &AppState, session: &Session) -> anyhow::Result<Identit
         return Ok(Identity::default());
     };
     let id = UserId::from_string(auth.user_id);
-    let Some(account) = state.store.account(&id).await? else {
+    let Some((account, memberships)) = state.store.account_with_memberships(&id).await? else {
         session.flush().await?;
         return Ok(Identity::default());
     };
@@ -228,9 +219,11 @@ async fn identify(state: &AppState, session: &Session) -> anyhow::Result<Identit
         session.flush().await?;
         return Ok(Identity::default());
     }
-    Ok(Identity(Some(Arc::new(
-        viewer(state, account, Credential::Session).await?,
-    ))))
+    Ok(Identity(Some(Arc::new(Viewer {
+        account,
+        memberships,
+        credential: Credential::Session,
+    }))))
 }
 
 /// Starts a signed-in session: a new session id (no fixation), then the user.

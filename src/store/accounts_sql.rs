@@ -197,6 +197,55 @@ macro_rules! impl_account_store {
                 })
             }
 
+            fn account_with_memberships<'a>(
+                &'a self,
+                id: &'a $crate::domain::UserId,
+            ) -> $crate::store::BoxFuture<'a, $crate::store::StoreResult<Option<$crate::store::accounts::AccountWithMemberships>>> {
+                use $crate::store::accounts::{Account, Membership};
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    #[sqlx(flatten)]
+                    account: Account,
+                    org_id: Option<String>,
+                    org_name: Option<String>,
+                    org_slug: Option<String>,
+                    org_status: Option<String>,
+                    role: Option<String>,
+                }
+                Box::pin(async move {
+                    // One row per membership, or one with no organization.
+                    let rows: Vec<Row> = sqlx::query_as(concat!(
+                        "SELECT ",
+                        $crate::account_columns!(u),
+                        ", o.id AS org_id, o.name AS org_name, o.slug AS org_slug, o.status AS org_status, m.role
+                         FROM users u
+                         LEFT JOIN memberships m ON m.user_id = u.id
+                         LEFT JOIN organizations o ON o.id = m.org_id
+                         WHERE u.id = $1
+                         ORDER BY CASE o.status WHEN 'approved' THEN 0 ELSE 1 END, o.name"
+                    ))
+                    .bind(id.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let mut rows = rows.into_iter();
+                    let Some(first) = rows.next() else {
+                        return Ok(None);
+                    };
+                    let membership = |r: Row| -> Option<Membership> {
+                        Some(Membership {
+                            org_id: r.org_id?,
+                            org_name: r.org_name?,
+                            org_slug: r.org_slug?,
+                            org_status: r.org_status?,
+                            role: r.role?,
+                        })
+                    };
+                    let account = first.account.clone();
+                    let memberships = std::iter::once(first).chain(rows).filter_map(membership).collect();
+                    Ok(Some((account, memberships)))
+                })
+            }
+
             fn staff_scope<'a>(
                 &'a self,
                 org: &'a $crate::domain::OrgId,

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use admit::{
-    domain::Timestamp,
-    store::{Conflict, StoreError, TakeHold},
+    domain::{Timestamp, UserId},
+    store::{Conflict, NewOrganization, NewUser, StoreError, TakeHold},
 };
 
 use crate::{
@@ -20,6 +20,7 @@ both_backends!(
     the_database_refuses_raw_sql_that_breaks_stock_invariants,
     a_duplicate_slug_is_a_domain_conflict,
     an_expired_hold_stops_counting_at_the_next_hold,
+    an_account_comes_with_its_memberships_in_one_read,
 );
 
 async fn the_database_refuses_raw_sql_that_breaks_stock_invariants(backend: Backend) {
@@ -150,5 +151,77 @@ async fn an_expired_hold_stops_counting_at_the_next_hold(backend: Backend) {
     )
     .await;
     assert_eq!(expired, 1);
+    app.finish().await;
+}
+
+async fn an_account_comes_with_its_memberships_in_one_read(backend: Backend) {
+    let app = spawn_app_with(backend, SpawnOptions::default()).await;
+    let store = app.store();
+    let now = app.now();
+    let user = |email: &str| NewUser {
+        email: email.into(),
+        name: "Member".into(),
+        password_hash: None,
+        is_admin: false,
+        email_verified_at: Some(now),
+        now,
+    };
+    let org = |slug: &str, name: &str, approved: bool, owner: &UserId| NewOrganization {
+        slug: slug.into(),
+        name: name.into(),
+        contact_email: "org@example.test".into(),
+        description: String::new(),
+        approved,
+        owner: owner.clone(),
+        now,
+    };
+    let member = UserId::from_string(store.create_user(user("m@example.test")).await.unwrap().id);
+    let other = UserId::from_string(store.create_user(user("o@example.test")).await.unwrap().id);
+    let loner = UserId::from_string(store.create_user(user("l@example.test")).await.unwrap().id);
+    // Pending "Alpha" owned by the member; approved "Zulu" with the member as staff.
+    store
+        .create_organization(org("alpha", "Alpha", false, &member))
+        .await
+        .unwrap();
+    let zulu = store
+        .create_organization(org("zulu", "Zulu", true, &other))
+        .await
+        .unwrap();
+    store
+        .add_member(&zulu, &member, "staff", now)
+        .await
+        .unwrap();
+
+    let (account, memberships) = store
+        .account_with_memberships(&member)
+        .await
+        .unwrap()
+        .expect("the member");
+    assert_eq!(Some(account), store.account(&member).await.unwrap());
+    assert_eq!(memberships, store.memberships(&member).await.unwrap());
+    let names: Vec<(&str, &str)> = memberships
+        .iter()
+        .map(|m| (m.org_name.as_str(), m.role.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("Zulu", "staff"), ("Alpha", "owner")],
+        "approved first"
+    );
+
+    let (account, memberships) = store
+        .account_with_memberships(&loner)
+        .await
+        .unwrap()
+        .expect("the loner");
+    assert_eq!(account.email, "l@example.test");
+    assert!(memberships.is_empty());
+    assert!(
+        store
+            .account_with_memberships(&UserId::from_string("nobody"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     app.finish().await;
 }
