@@ -135,6 +135,10 @@ pub struct Settings {
     /// instance; past it a buyer is told to try again in a moment.
     #[serde(deserialize_with = "de_u32")]
     pub admission_queue_limit: u32,
+    /// `ADMIT_DB_ADMISSION_CONNECTIONS`: connections per process kept apart
+    /// for group admission's batches, beside `db_max_connections`.
+    #[serde(deserialize_with = "de_u32")]
+    pub db_admission_connections: u32,
 }
 
 /// The keys above, in file order; each is overridable as `ADMIT_<KEY>`.
@@ -171,6 +175,7 @@ pub const KEYS: &[&str] = &[
     "admission_max_wait_ms",
     "admission_max_batch",
     "admission_queue_limit",
+    "db_admission_connections",
 ];
 
 /// Secrets, read only from the environment (never from `Leptos.toml`).
@@ -301,8 +306,13 @@ impl Settings {
         {
             bail!("google_issuer_url (ADMIT_GOOGLE_ISSUER_URL) must be an http(s) URL");
         }
-        if self.admission_max_batch == 0 || self.admission_queue_limit == 0 {
-            bail!("admission_max_batch and admission_queue_limit must be at least 1");
+        if self.admission_max_batch == 0
+            || self.admission_queue_limit == 0
+            || self.db_admission_connections == 0
+        {
+            bail!(
+                "admission_max_batch, admission_queue_limit and db_admission_connections must be at least 1"
+            );
         }
         if self.admission_max_wait_ms > 1000 {
             bail!(

@@ -93,6 +93,7 @@ pub fn payments(
 pub fn store_options(config: &Config) -> StoreOptions {
     StoreOptions {
         max_connections: config.settings.db_max_connections,
+        admission_connections: config.settings.db_admission_connections,
         #[cfg(feature = "test-hooks")]
         stall_admission_batch: std::env::var_os("ADMIT_TEST_STALL_ADMISSION_BATCH")
             .filter(|v| !v.is_empty())

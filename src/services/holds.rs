@@ -18,10 +18,13 @@ use crate::{
     },
     error::ServiceError,
     server_fns::views::{HoldStatusView, OrderItemView, OrderView, SeatStatusView},
-    services::{authz::Identity, format},
+    services::{
+        authz::{Identity, Viewer},
+        format,
+    },
     state::AppState,
     store::{
-        HoldCode, HoldLine, HoldSeat, StoreError, TakeHold,
+        Conflict, HoldCode, HoldLine, HoldSeat, StoreError, TakeHold,
         catalogue::{CodeRow, SeatRow},
         orders::OrderRecord,
     },
@@ -30,9 +33,13 @@ use crate::{
 /// What a hold on an event is checked against: the event, its tiers' terms
 /// and its seat map. Read once per version of the event's terms (which the
 /// database bumps on every change to them), so that a flash sale's buyers
-/// do not each read the same rows; the hold's transaction checks the event's
-/// status, the tiers' quotas and each seat again.
+/// do not each read the same rows. The hold carries the version, and its
+/// transaction refuses it if the terms moved on ([`Conflict::StaleTerms`]);
+/// it also checks the event's status, the tiers' quotas and each seat again.
 pub struct HoldTerms {
+    /// `events.terms_version` when these were read (or older: see
+    /// [`HoldTermsCache::read`]).
+    pub version: i64,
     /// The event (published).
     pub event: crate::store::EventRecord,
     /// Its tiers (their availability is not used: the store decides stock).
@@ -44,16 +51,57 @@ pub struct HoldTerms {
 /// This instance's hold terms, by event and version.
 #[derive(Default)]
 pub struct HoldTermsCache {
-    entries: std::sync::Mutex<HashMap<String, (i64, std::sync::Arc<HoldTerms>)>>,
+    entries: std::sync::Mutex<HashMap<String, std::sync::Arc<HoldTerms>>>,
 }
 
 /// Events whose terms one instance keeps; past it the cache starts afresh.
 const HOLD_TERMS_KEPT: usize = 1_000;
 
 impl HoldTermsCache {
-    /// The terms of a published event, read again only if they changed.
+    /// The terms of a published event as this instance last read them, with
+    /// no read at all when it has them: whether they are still current is
+    /// for the hold's transaction to say.
     pub async fn of(
         &self,
+        state: &AppState,
+        event: &EventId,
+        now: Timestamp,
+    ) -> Result<std::sync::Arc<HoldTerms>, ServiceError> {
+        let cached = {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            entries.get(event.as_str()).cloned()
+        };
+        match cached {
+            Some(terms) => Ok(terms),
+            None => self.read(state, event, now).await,
+        }
+    }
+
+    /// Reads the terms of a published event and keeps them; an event that
+    /// is no longer on sale is forgotten.
+    pub async fn read(
+        &self,
+        state: &AppState,
+        event: &EventId,
+        now: Timestamp,
+    ) -> Result<std::sync::Arc<HoldTerms>, ServiceError> {
+        let read = Self::read_from_store(state, event, now).await;
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match &read {
+            Ok(terms) => {
+                if entries.len() >= HOLD_TERMS_KEPT {
+                    entries.clear();
+                }
+                entries.insert(event.as_str().to_owned(), terms.clone());
+            }
+            Err(_) => {
+                entries.remove(event.as_str());
+            }
+        }
+        read
+    }
+
+    async fn read_from_store(
         state: &AppState,
         event: &EventId,
         now: Timestamp,
@@ -63,35 +111,20 @@ impl HoldTermsCache {
             .terms_version(event)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let cached = {
-            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries
-                .get(event.as_str())
-                .filter(|(v, _)| *v == version)
-                .map(|(_, t)| t.clone())
-        };
-        if let Some(terms) = cached {
-            return Ok(terms);
-        }
-        // Read after the version: a change in between is at worst newer
-        // than the version it is kept under, and the next change misses.
+        // Read after the version: a change in between is at worst newer than
+        // the version it is kept under, and only costs a hold one more read.
         let record = state
             .store
             .event(event)
             .await?
             .filter(|e| e.status() == EventStatus::Published)
             .ok_or(ServiceError::NotFound)?;
-        let terms = std::sync::Arc::new(HoldTerms {
+        Ok(std::sync::Arc::new(HoldTerms {
+            version,
             event: record,
             tiers: state.store.tiers_of_event(event, now).await?,
             seats: state.store.seats_of_event(event).await?,
-        });
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= HOLD_TERMS_KEPT {
-            entries.clear();
-        }
-        entries.insert(event.as_str().to_owned(), (version, terms.clone()));
-        Ok(terms)
+        }))
     }
 }
 
@@ -182,13 +215,55 @@ pub async fn take_hold(
     let viewer = who.require_verified()?;
     let event_id = EventId::parse(&req.event_id).ok_or(ServiceError::NotFound)?;
     let now = state.now();
-    let terms = state.hold_terms.of(state, &event_id, now).await?;
+    // The terms kept by this instance. When the hold's transaction finds
+    // them stale, or when they refuse the request before it gets that far
+    // and turn out stale, read them afresh and start over.
+    let mut terms = state.hold_terms.of(state, &event_id, now).await?;
+    for _ in 0..TERMS_TRIES {
+        match hold_on_terms(state, viewer, &event_id, req, &terms, now, lang).await {
+            Ok(Attempt::Decided(answer)) => return answer.map(|view| *view),
+            Ok(Attempt::Stale) => {}
+            Err(refusal) => {
+                if state.store.terms_version(&event_id).await? == Some(terms.version) {
+                    return Err(refusal);
+                }
+            }
+        }
+        terms = state.hold_terms.read(state, &event_id, now).await?;
+    }
+    Err(ServiceError::Conflict(Conflict::StaleTerms.to_string()))
+}
+
+/// How often a hold starts over on fresh terms after its terms changed
+/// under it (an organizer editing the event during the sale).
+const TERMS_TRIES: usize = 3;
+
+/// What a hold on one reading of the event's terms came to.
+enum Attempt {
+    /// The store's answer, given on terms its transaction found current.
+    Decided(Result<Box<OrderView>, ServiceError>),
+    /// The transaction found that the terms had changed since.
+    Stale,
+}
+
+/// [`take_hold`] on one reading of the event's terms. `Err` is a refusal
+/// before the store was asked, on these terms.
+async fn hold_on_terms(
+    state: &AppState,
+    viewer: &Viewer,
+    event_id: &EventId,
+    req: &HoldRequest,
+    terms: &HoldTerms,
+    now: Timestamp,
+    lang: Lang,
+) -> Result<Attempt, ServiceError> {
     let HoldTerms {
+        version,
         event,
         tiers,
         seats: seat_rows,
-    } = &*terms;
-    let code = resolve_code(state, &event_id, req.code.as_deref(), now).await?;
+    } = terms;
+    let code = resolve_code(state, event_id, req.code.as_deref(), now).await?;
     let unlocked = code.as_ref().map(|c| c.rules().unlocks).unwrap_or_default();
     let seated: HashSet<&str> = seat_rows
         .iter()
@@ -238,7 +313,7 @@ pub async fn take_hold(
     let by_id: HashMap<&str, &SeatRow> = seat_rows.iter().map(|s| (s.id.as_str(), s)).collect();
     for attempt in 1..=BEST_AVAILABLE_TRIES {
         let seat_ids: Vec<String> = match &req.best_available {
-            Some(best) => pick_best(state, &event_id, seat_rows, best, now).await?,
+            Some(best) => pick_best(state, event_id, seat_rows, best, now).await?,
             None => {
                 let mut ids = req.seats.clone();
                 ids.sort();
@@ -302,23 +377,30 @@ pub async fn take_hold(
             }),
             now,
             expires_at: now.plus_minutes(i64::from(state.config.settings.hold_minutes)),
+            terms_version: Some(*version),
         };
         match state.admission.take_hold(hold).await {
             Ok(receipt) => {
                 tracing::info!(order = %receipt.order_id, units = receipt.units, "hold taken");
                 metrics::counter!("admit_holds_taken_total").increment(1);
                 // The receipt is the order as committed: no second read.
-                return Ok(view(state, &receipt.order, now, lang));
+                return Ok(Attempt::Decided(Ok(Box::new(view(
+                    state,
+                    &receipt.order,
+                    now,
+                    lang,
+                )))));
             }
             // Another buyer took one of the picked seats first: pick again.
             Err(StoreError::SeatTaken { .. })
                 if req.best_available.is_some() && attempt < BEST_AVAILABLE_TRIES => {}
-            Err(e) => return Err(e.into()),
+            Err(StoreError::Conflict(Conflict::StaleTerms)) => return Ok(Attempt::Stale),
+            Err(e) => return Ok(Attempt::Decided(Err(e.into()))),
         }
     }
-    Err(ServiceError::Conflict(
+    Ok(Attempt::Decided(Err(ServiceError::Conflict(
         "Those seats were just taken. Please try again.".into(),
-    ))
+    ))))
 }
 
 /// The ids of the best free seats for a best-available request.

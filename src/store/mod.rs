@@ -111,6 +111,9 @@ pub enum Conflict {
     /// The buyer took another hold on this event at the same instant.
     #[error("you are already taking tickets for this event in another window")]
     OpenHold,
+    /// The event's terms changed after the hold was priced against them.
+    #[error("this event's tickets changed a moment ago; please try again")]
+    StaleTerms,
     /// The same ticket was scanned at the same instant elsewhere.
     #[error("this ticket was scanned at the same moment elsewhere; scan it again")]
     SimultaneousScan,
@@ -136,6 +139,11 @@ impl From<sqlx::Error> for StoreError {
 pub struct StoreOptions {
     /// Pool size.
     pub max_connections: u32,
+    /// Connections kept apart for group admission's batches
+    /// (`db_admission_connections`): one admitter per hot event uses one at
+    /// a time, and never waits for a connection behind the requests' reads,
+    /// which under a flash sale number in the thousands.
+    pub admission_connections: u32,
     /// How long a SQLite writer waits for the write lock.
     pub busy_timeout: Duration,
     /// Test-only: take stock with a read-then-write instead of the
@@ -203,6 +211,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             max_connections: 16,
+            admission_connections: 2,
             busy_timeout: Duration::from_secs(10),
             #[cfg(feature = "test-hooks")]
             unguarded_race_window: None,

@@ -63,6 +63,11 @@ pub struct TakeHold {
     pub now: Timestamp,
     /// When the hold ends.
     pub expires_at: Timestamp,
+    /// The version of the event's terms (`events.terms_version`) the hold
+    /// was priced and checked against. The hold's transaction refuses it
+    /// with [`super::Conflict::StaleTerms`] if the terms changed since, so a
+    /// cached copy of them can never let a hold through. `None`: not checked.
+    pub terms_version: Option<i64>,
 }
 
 impl TakeHold {
@@ -90,6 +95,7 @@ impl TakeHold {
             code: None,
             now,
             expires_at,
+            terms_version: None,
         }
     }
 }
@@ -245,15 +251,10 @@ pub trait OrderStore: Send + Sync {
     /// quota order, claims each seat (a second active claim is refused by the
     /// database), reserves a use of the code, and records the order with one
     /// item per unit.
-    fn take_hold(&self, hold: TakeHold) -> BoxFuture<'_, StoreResult<HoldReceipt>> {
-        Box::pin(async move {
-            self.take_holds(vec![hold]).await.pop().unwrap_or_else(|| {
-                Err(super::StoreError::Internal(anyhow::anyhow!(
-                    "a batch of one hold gave no answer"
-                )))
-            })
-        })
-    }
+    ///
+    /// It is a batch of one (the rules live in one place), run on the shared
+    /// pool rather than the admission connections.
+    fn take_hold(&self, hold: TakeHold) -> BoxFuture<'_, StoreResult<HoldReceipt>>;
     /// Takes a batch of holds (group admission): each is decided in the
     /// order given, by the same rules as [`OrderStore::take_hold`], and gets
     /// its own answer, but many share one transaction and one commit. A

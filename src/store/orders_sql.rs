@@ -377,6 +377,44 @@ macro_rules! impl_order_store {
                 Ok(())
             }
 
+            /// Writes the orders of these holds (each with its event's
+            /// currency) and returns `(id, buyer, event)` of each row the
+            /// statement touched. With `find_earlier`, a buyer's open hold on
+            /// the event that stands in the way is returned in place of the
+            /// new order (found through the one-open-hold index and locked,
+            /// not changed); without, such a new order is just not written.
+            async fn insert_hold_orders(
+                tx: &mut sqlx::Transaction<'static, Db>,
+                holds: &[(&$crate::store::orders::TakeHold, String)],
+                find_earlier: bool,
+            ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+                let mut rows = Vec::new();
+                for chunk in holds.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO orders (id, user_id, event_id, status, currency, expires_at, created_at, updated_at, code_id) ",
+                    );
+                    q.push_values(chunk, |mut b, (h, currency)| {
+                        b.push_bind(h.order_id.as_str().to_owned())
+                            .push_bind(h.user_id.as_str().to_owned())
+                            .push_bind(h.event_id.as_str().to_owned())
+                            .push_bind("reserved")
+                            .push_bind(currency.clone())
+                            .push_bind(h.expires_at.as_millis())
+                            .push_bind(h.now.as_millis())
+                            .push_bind(h.now.as_millis())
+                            .push_bind(h.code.as_ref().map(|c| c.id.clone()));
+                    });
+                    q.push(if find_earlier {
+                        " ON CONFLICT (user_id, event_id) WHERE status = 'reserved' DO UPDATE SET updated_at = orders.updated_at"
+                    } else {
+                        " ON CONFLICT DO NOTHING"
+                    });
+                    q.push(" RETURNING id, user_id, event_id");
+                    rows.extend(q.build_query_as::<(String, String, String)>().fetch_all(&mut **tx).await?);
+                }
+                Ok(rows)
+            }
+
             /// Open orders past their end that hold any of these quotas or seats.
             async fn lapsed_holders(
                 tx: &mut sqlx::Transaction<'static, Db>,
@@ -521,9 +559,11 @@ macro_rules! impl_order_store {
             /// `sold + held + n <= size`, backed by the CHECK, and the round is
             /// rolled back if it refuses. Seats and code uses are taken per
             /// hold inside a savepoint, so that one buyer's lost seat leaves
-            /// the others' holds standing.
+            /// the others' holds standing. A hold priced on terms older than
+            /// the event's `terms_version` is refused (`StaleTerms`).
             async fn take_holds_round(
                 &self,
+                pool: &sqlx::Pool<Db>,
                 round: &[&$crate::store::orders_sql::Prepared<'_>],
             ) -> $crate::store::StoreResult<Vec<$crate::store::StoreResult<$crate::store::orders::HoldReceipt>>> {
                 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -536,9 +576,10 @@ macro_rules! impl_order_store {
                     slug: String,
                     starts_at: i64,
                     time_zone: String,
+                    terms_version: i64,
                 }
                 self.with_retry(|| async move {
-                    let mut tx = self.begin_write().await?;
+                    let mut tx = self.begin_write_on(pool).await?;
                     let mut answers: Vec<Option<$crate::store::StoreResult<HoldReceipt>>> = round.iter().map(|_| None).collect();
                     // The latest instant of the round: what has lapsed by then
                     // stops counting.
@@ -549,7 +590,7 @@ macro_rules! impl_order_store {
                         let id = p.hold.event_id.as_str();
                         if !events.contains_key(id) {
                             let ev: Option<Ev> = sqlx::query_as(
-                                "SELECT status, currency, title, slug, starts_at, time_zone FROM events WHERE id = $1",
+                                "SELECT status, currency, title, slug, starts_at, time_zone, terms_version FROM events WHERE id = $1",
                             )
                             .bind(id)
                             .fetch_optional(&mut *tx)
@@ -560,6 +601,11 @@ macro_rules! impl_order_store {
                     for (i, p) in round.iter().enumerate() {
                         match events[p.hold.event_id.as_str()].as_ref() {
                             None => answers[i] = Some(Err(StoreError::NotFound)),
+                            // First: on fresh terms the buyer may get another
+                            // answer (the event was unpublished, say).
+                            Some(ev) if p.hold.terms_version.is_some_and(|v| v != ev.terms_version) => {
+                                answers[i] = Some(Err(StoreError::Conflict(Conflict::StaleTerms)))
+                            }
                             Some(ev) if ev.status != "published" => {
                                 answers[i] = Some(Err(StoreError::Refused("This event is not on sale.".into())))
                             }
@@ -572,58 +618,48 @@ macro_rules! impl_order_store {
                         return Ok(answers.into_iter().map(|a| a.unwrap_or(Err(StoreError::NotFound))).collect());
                     }
 
-                    // 1. Each buyer's earlier open hold on the event is replaced.
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "SELECT id, user_id, event_id FROM orders WHERE status = 'reserved' AND user_id IN ",
-                    );
-                    $crate::store::orders_sql::push_list(&mut q, live.iter().map(|i| round[*i].hold.user_id.as_str()));
-                    let open: Vec<(String, String, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
-                    let wanted: HashSet<(&str, &str)> = live
-                        .iter()
-                        .map(|i| (round[*i].hold.user_id.as_str(), round[*i].hold.event_id.as_str()))
-                        .collect();
+                    // 1. The orders (seat claims and items refer to them).
+                    // A buyer's open hold on the event stands in the way of
+                    // the new one; the one-open-hold index finds it (no
+                    // query plan involved) and hands back its id instead.
+                    let currency = |h: &$crate::store::orders::TakeHold| {
+                        events[h.event_id.as_str()].as_ref().map(|e| e.currency.clone()).unwrap_or_default()
+                    };
+                    let mut inserted: HashSet<String> = HashSet::new();
                     let mut earlier: HashMap<(String, String), String> = HashMap::new();
-                    for (id, user, event) in open {
-                        if wanted.contains(&(user.as_str(), event.as_str())) {
+                    let holds: Vec<(&$crate::store::orders::TakeHold, String)> =
+                        live.iter().map(|i| (round[*i].hold, currency(round[*i].hold))).collect();
+                    let new_ids: HashSet<&str> = holds.iter().map(|(h, _)| h.order_id.as_str()).collect();
+                    for (id, user, event) in Self::insert_hold_orders(&mut tx, &holds, true).await? {
+                        if new_ids.contains(id.as_str()) {
+                            inserted.insert(id);
+                        } else {
                             earlier.insert((user, event), id);
                         }
                     }
+
+                    // 2. Those earlier holds are replaced: released, then the
+                    // new orders that they stood in the way of are written.
+                    // The index may still refuse one whose buyer's other hold
+                    // committed meanwhile elsewhere: that one is retried.
                     let replaced: Vec<String> = earlier.values().cloned().collect();
                     Self::release_orders_in(&mut tx, &replaced, now, Release::Cancel).await?;
+                    let blocked: Vec<(&$crate::store::orders::TakeHold, String)> = holds
+                        .iter()
+                        .filter(|(h, _)| earlier.contains_key(&(h.user_id.as_str().to_owned(), h.event_id.as_str().to_owned())))
+                        .cloned()
+                        .collect();
+                    for (id, _, _) in Self::insert_hold_orders(&mut tx, &blocked, false).await? {
+                        inserted.insert(id);
+                    }
 
-                    // 2. Expired holds on these quotas and seats stop counting now.
+                    // 3. Expired holds on these quotas and seats stop counting now.
                     let quotas: BTreeSet<&str> =
                         live.iter().flat_map(|i| round[*i].demand.keys().map(String::as_str)).collect();
                     let seats: Vec<$crate::store::orders::HoldSeat> =
                         live.iter().flat_map(|i| round[*i].hold.seats.iter().cloned()).collect();
                     let expired = Self::lapsed_holders(&mut tx, quotas.iter().copied(), &seats, now).await?;
                     Self::release_orders_in(&mut tx, &expired, now, Release::Lapsed).await?;
-
-                    // 3. The orders (seat claims and items refer to them). The
-                    // one-open-hold index may refuse one whose buyer's other
-                    // hold committed meanwhile elsewhere: that one is retried.
-                    let mut inserted: HashSet<String> = HashSet::new();
-                    for chunk in live.chunks(500) {
-                        let mut q = sqlx::QueryBuilder::<Db>::new(
-                            "INSERT INTO orders (id, user_id, event_id, status, currency, expires_at, created_at, updated_at, code_id) ",
-                        );
-                        q.push_values(chunk, |mut b, i| {
-                            let h = round[*i].hold;
-                            let currency = events[h.event_id.as_str()].as_ref().map(|e| e.currency.clone()).unwrap_or_default();
-                            b.push_bind(h.order_id.as_str().to_owned())
-                                .push_bind(h.user_id.as_str().to_owned())
-                                .push_bind(h.event_id.as_str().to_owned())
-                                .push_bind("reserved")
-                                .push_bind(currency)
-                                .push_bind(h.expires_at.as_millis())
-                                .push_bind(h.now.as_millis())
-                                .push_bind(h.now.as_millis())
-                                .push_bind(h.code.as_ref().map(|c| c.id.clone()));
-                        });
-                        q.push(" ON CONFLICT DO NOTHING RETURNING id");
-                        let ids: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
-                        inserted.extend(ids.into_iter().map(|(id,)| id));
-                    }
 
                     // 4. Stock levels, locked, read once.
                     let twin = live.iter().map(|i| &round[*i].twin).find(|t| t.on);
@@ -828,143 +864,166 @@ macro_rules! impl_order_store {
                     }
                 }
             }
+
+            /// The batch of holds behind `take_holds` and `take_hold`, its
+            /// transactions opened on `pool`: the admission pool for batches,
+            /// so that an admitter never queues for a connection behind the
+            /// requests' reads; the shared pool for a hold taken alone.
+            async fn take_holds_on(
+                &self,
+                pool: &sqlx::Pool<Db>,
+                holds: Vec<$crate::store::orders::TakeHold>,
+            ) -> Vec<$crate::store::StoreResult<$crate::store::orders::HoldReceipt>> {
+                use std::collections::{BTreeMap, HashMap, HashSet};
+                use $crate::store::{Conflict, StoreError, orders_sql::Prepared};
+                let mut answers: Vec<Option<$crate::store::StoreResult<$crate::store::orders::HoldReceipt>>> =
+                    holds.iter().map(|_| None).collect();
+
+                // The quotas each tier draws on, once per tier of the batch.
+                let mut links: HashMap<&str, Vec<(String, String, String)>> = HashMap::new();
+                for hold in &holds {
+                    for tier in hold.lines.iter().map(|l| &l.tier_id).chain(hold.seats.iter().map(|s| &s.tier_id)) {
+                        if links.contains_key(tier.as_str()) {
+                            continue;
+                        }
+                        let rows: Result<Vec<(String, String, String)>, sqlx::Error> = sqlx::query_as(
+                            "SELECT tq.quota_id, t.event_id, t.name FROM tier_quotas tq JOIN tiers t ON t.id = tq.tier_id
+                             WHERE tq.tier_id = $1",
+                        )
+                        .bind(tier.as_str())
+                        .fetch_all(pool)
+                        .await;
+                        match rows {
+                            Ok(rows) => {
+                                links.insert(tier.as_str(), rows);
+                            }
+                            Err(e) => {
+                                let e = anyhow::Error::new(e);
+                                return holds.iter().map(|_| Err($crate::store::orders_sql::batch_failed(&e))).collect();
+                            }
+                        }
+                    }
+                }
+
+                // Each hold's demand per quota, or why it cannot be taken.
+                let mut prepared: Vec<Option<Prepared<'_>>> = Vec::with_capacity(holds.len());
+                for (i, hold) in holds.iter().enumerate() {
+                    let mut per_tier: BTreeMap<&str, i64> = BTreeMap::new();
+                    for l in &hold.lines {
+                        *per_tier.entry(l.tier_id.as_str()).or_default() += i64::from(l.count);
+                    }
+                    for s in &hold.seats {
+                        *per_tier.entry(s.tier_id.as_str()).or_default() += 1;
+                    }
+                    if per_tier.values().sum::<i64>() < 1 {
+                        answers[i] = Some(Err(StoreError::Refused("Pick at least one ticket.".into())));
+                        prepared.push(None);
+                        continue;
+                    }
+                    let mut p = Prepared::new(hold);
+                    let mut foreign = false;
+                    for (tier, n) in &per_tier {
+                        let rows = &links[tier];
+                        if rows.is_empty() || rows.iter().any(|(_, event, _)| event != hold.event_id.as_str()) {
+                            foreign = true;
+                            break;
+                        }
+                        for (quota, _, name) in rows {
+                            *p.demand.entry(quota.clone()).or_default() += n;
+                            p.quota_tier.entry(quota.clone()).or_insert_with(|| name.clone());
+                        }
+                        p.tier_names.insert((*tier).to_owned(), rows[0].2.clone());
+                    }
+                    if foreign {
+                        answers[i] = Some(Err(StoreError::Refused(
+                            "That ticket type is not part of this event.".into(),
+                        )));
+                        prepared.push(None);
+                        continue;
+                    }
+                    match self
+                        .race_twin(p.demand.keys().map(String::as_str), &hold.seats, hold.code.as_ref(), hold.now.as_millis())
+                        .await
+                    {
+                        Ok(twin) => p.twin = twin,
+                        Err(e) => {
+                            answers[i] = Some(Err(e.into()));
+                            prepared.push(None);
+                            continue;
+                        }
+                    }
+                    prepared.push(Some(p));
+                }
+
+                // Rounds: one transaction each, holding the first hold of
+                // each buyer and event still pending, in arrival order. A
+                // buyer's second hold in the same batch replaces the
+                // first in the next round, as it would one after another.
+                let mut pending: Vec<usize> = (0..holds.len()).filter(|i| prepared[*i].is_some()).collect();
+                let mut replace_attempts: HashMap<usize, u32> = HashMap::new();
+                while !pending.is_empty() {
+                    let mut seen = HashSet::new();
+                    let (round, rest): (Vec<usize>, Vec<usize>) = pending.iter().partition(|i| {
+                        let h = &holds[**i];
+                        seen.insert((h.user_id.as_str(), h.event_id.as_str()))
+                    });
+                    pending = rest;
+                    let members: Vec<&Prepared<'_>> = round.iter().filter_map(|i| prepared[*i].as_ref()).collect();
+                    match self.take_holds_round(pool, &members).await {
+                        Ok(results) => {
+                            for (i, r) in round.iter().zip(results) {
+                                match r {
+                                    // Two holds of one buyer at the same
+                                    // instant (on two app instances): the
+                                    // index let one through; the other
+                                    // replaces it on a new try.
+                                    Err(StoreError::Conflict(Conflict::OpenHold))
+                                        if replace_attempts.get(i).copied().unwrap_or(0) < 3 =>
+                                    {
+                                        *replace_attempts.entry(*i).or_default() += 1;
+                                        pending.push(*i);
+                                    }
+                                    r => answers[*i] = Some(r),
+                                }
+                            }
+                            pending.sort_unstable();
+                        }
+                        Err(e) => {
+                            // Nothing of this round was committed: each of
+                            // its buyers is told, and later rounds still run.
+                            let e = anyhow::Error::new(e);
+                            for i in &round {
+                                answers[*i] = Some(Err($crate::store::orders_sql::batch_failed(&e)));
+                            }
+                        }
+                    }
+                }
+                answers
+                    .into_iter()
+                    .map(|a| a.unwrap_or_else(|| Err(StoreError::Internal(anyhow::anyhow!("a hold of the batch got no answer")))))
+                    .collect()
+            }
         }
 
         impl $crate::store::orders::OrderStore for $store {
+            fn take_hold(
+                &self,
+                hold: $crate::store::orders::TakeHold,
+            ) -> $crate::store::BoxFuture<'_, $crate::store::StoreResult<$crate::store::orders::HoldReceipt>> {
+                Box::pin(async move {
+                    self.take_holds_on(&self.pool, vec![hold]).await.pop().unwrap_or_else(|| {
+                        Err($crate::store::StoreError::Internal(anyhow::anyhow!(
+                            "a batch of one hold gave no answer"
+                        )))
+                    })
+                })
+            }
+
             fn take_holds(
                 &self,
                 holds: Vec<$crate::store::orders::TakeHold>,
             ) -> $crate::store::BoxFuture<'_, Vec<$crate::store::StoreResult<$crate::store::orders::HoldReceipt>>> {
-                Box::pin(async move {
-                    use std::collections::{BTreeMap, HashMap, HashSet};
-                    use $crate::store::{Conflict, StoreError, orders_sql::Prepared};
-                    let mut answers: Vec<Option<$crate::store::StoreResult<$crate::store::orders::HoldReceipt>>> =
-                        holds.iter().map(|_| None).collect();
-
-                    // The quotas each tier draws on, once per tier of the batch.
-                    let mut links: HashMap<&str, Vec<(String, String, String)>> = HashMap::new();
-                    for hold in &holds {
-                        for tier in hold.lines.iter().map(|l| &l.tier_id).chain(hold.seats.iter().map(|s| &s.tier_id)) {
-                            if links.contains_key(tier.as_str()) {
-                                continue;
-                            }
-                            let rows: Result<Vec<(String, String, String)>, sqlx::Error> = sqlx::query_as(
-                                "SELECT tq.quota_id, t.event_id, t.name FROM tier_quotas tq JOIN tiers t ON t.id = tq.tier_id
-                                 WHERE tq.tier_id = $1",
-                            )
-                            .bind(tier.as_str())
-                            .fetch_all(&self.pool)
-                            .await;
-                            match rows {
-                                Ok(rows) => {
-                                    links.insert(tier.as_str(), rows);
-                                }
-                                Err(e) => {
-                                    let e = anyhow::Error::new(e);
-                                    return holds.iter().map(|_| Err($crate::store::orders_sql::batch_failed(&e))).collect();
-                                }
-                            }
-                        }
-                    }
-
-                    // Each hold's demand per quota, or why it cannot be taken.
-                    let mut prepared: Vec<Option<Prepared<'_>>> = Vec::with_capacity(holds.len());
-                    for (i, hold) in holds.iter().enumerate() {
-                        let mut per_tier: BTreeMap<&str, i64> = BTreeMap::new();
-                        for l in &hold.lines {
-                            *per_tier.entry(l.tier_id.as_str()).or_default() += i64::from(l.count);
-                        }
-                        for s in &hold.seats {
-                            *per_tier.entry(s.tier_id.as_str()).or_default() += 1;
-                        }
-                        if per_tier.values().sum::<i64>() < 1 {
-                            answers[i] = Some(Err(StoreError::Refused("Pick at least one ticket.".into())));
-                            prepared.push(None);
-                            continue;
-                        }
-                        let mut p = Prepared::new(hold);
-                        let mut foreign = false;
-                        for (tier, n) in &per_tier {
-                            let rows = &links[tier];
-                            if rows.is_empty() || rows.iter().any(|(_, event, _)| event != hold.event_id.as_str()) {
-                                foreign = true;
-                                break;
-                            }
-                            for (quota, _, name) in rows {
-                                *p.demand.entry(quota.clone()).or_default() += n;
-                                p.quota_tier.entry(quota.clone()).or_insert_with(|| name.clone());
-                            }
-                            p.tier_names.insert((*tier).to_owned(), rows[0].2.clone());
-                        }
-                        if foreign {
-                            answers[i] = Some(Err(StoreError::Refused(
-                                "That ticket type is not part of this event.".into(),
-                            )));
-                            prepared.push(None);
-                            continue;
-                        }
-                        match self
-                            .race_twin(p.demand.keys().map(String::as_str), &hold.seats, hold.code.as_ref(), hold.now.as_millis())
-                            .await
-                        {
-                            Ok(twin) => p.twin = twin,
-                            Err(e) => {
-                                answers[i] = Some(Err(e.into()));
-                                prepared.push(None);
-                                continue;
-                            }
-                        }
-                        prepared.push(Some(p));
-                    }
-
-                    // Rounds: one transaction each, holding the first hold of
-                    // each buyer and event still pending, in arrival order. A
-                    // buyer's second hold in the same batch replaces the
-                    // first in the next round, as it would one after another.
-                    let mut pending: Vec<usize> = (0..holds.len()).filter(|i| prepared[*i].is_some()).collect();
-                    let mut replace_attempts: HashMap<usize, u32> = HashMap::new();
-                    while !pending.is_empty() {
-                        let mut seen = HashSet::new();
-                        let (round, rest): (Vec<usize>, Vec<usize>) = pending.iter().partition(|i| {
-                            let h = &holds[**i];
-                            seen.insert((h.user_id.as_str(), h.event_id.as_str()))
-                        });
-                        pending = rest;
-                        let members: Vec<&Prepared<'_>> = round.iter().filter_map(|i| prepared[*i].as_ref()).collect();
-                        match self.take_holds_round(&members).await {
-                            Ok(results) => {
-                                for (i, r) in round.iter().zip(results) {
-                                    match r {
-                                        // Two holds of one buyer at the same
-                                        // instant (on two app instances): the
-                                        // index let one through; the other
-                                        // replaces it on a new try.
-                                        Err(StoreError::Conflict(Conflict::OpenHold))
-                                            if replace_attempts.get(i).copied().unwrap_or(0) < 3 =>
-                                        {
-                                            *replace_attempts.entry(*i).or_default() += 1;
-                                            pending.push(*i);
-                                        }
-                                        r => answers[*i] = Some(r),
-                                    }
-                                }
-                                pending.sort_unstable();
-                            }
-                            Err(e) => {
-                                // Nothing of this round was committed: each of
-                                // its buyers is told, and later rounds still run.
-                                let e = anyhow::Error::new(e);
-                                for i in &round {
-                                    answers[*i] = Some(Err($crate::store::orders_sql::batch_failed(&e)));
-                                }
-                            }
-                        }
-                    }
-                    answers
-                        .into_iter()
-                        .map(|a| a.unwrap_or_else(|| Err(StoreError::Internal(anyhow::anyhow!("a hold of the batch got no answer")))))
-                        .collect()
-                })
+                Box::pin(self.take_holds_on(&self.admission_pool, holds))
             }
 
             fn release_expired_holds(

@@ -17,6 +17,8 @@ type Db = sqlx::Sqlite;
 /// The SQLite implementation of [`super::Store`].
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    /// The admitters' own connections (see [`StoreOptions::admission_connections`]).
+    admission_pool: sqlx::SqlitePool,
     #[allow(dead_code)]
     opts: StoreOptions,
 }
@@ -56,14 +58,23 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(opts.max_connections)
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .with_context(|| format!("while opening the SQLite database {url:?}"))?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .context("while running SQLite migrations")?;
-        Ok(Self { pool, opts })
+        // The same file; lazy, so an instance that never sees a batch opens
+        // none of them.
+        let admission_pool = SqlitePoolOptions::new()
+            .max_connections(opts.admission_connections.max(1))
+            .connect_lazy_with(connect);
+        Ok(Self {
+            pool,
+            admission_pool,
+            opts,
+        })
     }
 
     /// The pool, for tests that check invariants with raw SQL.
@@ -94,7 +105,15 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.begin_write_on(&self.pool).await
+    }
+
+    /// A write transaction on `pool` (the shared pool or the admission one).
+    async fn begin_write_on(
+        &self,
+        pool: &sqlx::Pool<Db>,
+    ) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// SQLITE_BUSY (5) and its extended codes, SQLITE_LOCKED (6).

@@ -692,6 +692,21 @@ async fn a_change_to_the_terms_reaches_the_next_hold_on_every_instance(backend: 
         let (s, b) = post_hold(instance, client, ga(&fx, 1)).await;
         assert_eq!(s, 201, "{b}");
     }
+    // The limit rises to three: the terms each instance kept (one per order)
+    // would refuse, but a refusal on kept terms is not given if they moved on.
+    crate::helpers::raw_execute(
+        &app.db,
+        &format!(
+            "UPDATE tiers SET max_per_order = 3 WHERE id = '{}'",
+            fx.tier.as_str()
+        ),
+    )
+    .await
+    .unwrap();
+    for (instance, client) in [(&app, &here), (&other, &there)] {
+        let (s, b) = post_hold(instance, client, ga(&fx, 3)).await;
+        assert_eq!(s, 201, "{b}");
+    }
     // The event goes back to draft: no instance takes holds on it.
     crate::helpers::raw_execute(
         &app.db,

@@ -20,6 +20,7 @@ both_backends!(
     the_database_refuses_raw_sql_that_breaks_stock_invariants,
     a_duplicate_slug_is_a_domain_conflict,
     an_expired_hold_stops_counting_at_the_next_hold,
+    a_hold_priced_on_stale_terms_is_refused_and_takes_nothing,
     an_account_comes_with_its_memberships_in_one_read,
 );
 
@@ -151,6 +152,68 @@ async fn an_expired_hold_stops_counting_at_the_next_hold(backend: Backend) {
     )
     .await;
     assert_eq!(expired, 1);
+    app.finish().await;
+}
+
+async fn a_hold_priced_on_stale_terms_is_refused_and_takes_nothing(backend: Backend) {
+    let app = spawn_app_with(backend, SpawnOptions::default()).await;
+    let fx = fixture(app.store(), app.now(), 10, 50_000, 2).await;
+    let version = app
+        .store()
+        .terms_version(&fx.event)
+        .await
+        .unwrap()
+        .expect("the event has terms");
+    let take = |who: usize, version: i64| {
+        let mut h = TakeHold::of_tier(
+            fx.buyers[who].clone(),
+            fx.event.clone(),
+            fx.tier.clone(),
+            2,
+            50_000,
+            app.now(),
+            app.now().plus_minutes(15),
+        );
+        h.terms_version = Some(version);
+        h
+    };
+    app.store()
+        .take_hold(take(0, version))
+        .await
+        .expect("a hold on the current terms");
+
+    // The price changes after a buyer's terms were read.
+    raw_execute(
+        &app.db,
+        &format!(
+            "UPDATE tiers SET price_minor = 60000 WHERE id = '{}'",
+            fx.tier.as_str()
+        ),
+    )
+    .await
+    .unwrap();
+    // In a batch and alone, the hold priced on the old terms is refused.
+    let batch = app.store().take_holds(vec![take(1, version)]).await;
+    assert!(
+        matches!(batch[..], [Err(StoreError::Conflict(Conflict::StaleTerms))]),
+        "got {batch:?}"
+    );
+    let alone = app.store().take_hold(take(1, version)).await;
+    assert!(
+        matches!(alone, Err(StoreError::Conflict(Conflict::StaleTerms))),
+        "got {alone:?}"
+    );
+    let (_, sold, held) = assert_quota_invariants(&app.db, &fx.quota).await;
+    assert_eq!((sold, held), (0, 2), "only the first hold took stock");
+    let orders = raw_i64(&app.db, "SELECT COUNT(*) FROM orders").await;
+    assert_eq!(orders, 1);
+
+    let now_version = app.store().terms_version(&fx.event).await.unwrap().unwrap();
+    assert!(now_version > version);
+    app.store()
+        .take_hold(take(1, now_version))
+        .await
+        .expect("a hold on the new terms");
     app.finish().await;
 }
 
