@@ -99,7 +99,12 @@ macro_rules! impl_store {
             }
 
             fn close(&self) -> $crate::store::BoxFuture<'_, ()> {
-                Box::pin(async move { self.pool.close().await })
+                Box::pin(async move {
+                    // The admitters' batches were answered before shutdown
+                    // got here; their connections go too.
+                    self.admission_pool.close().await;
+                    self.pool.close().await;
+                })
             }
 
             fn create_user(

@@ -527,7 +527,7 @@ pub trait Store:
     fn backend(&self) -> &'static str;
     /// Checks the database answers (readiness).
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
-    /// Closes the pool (graceful shutdown).
+    /// Closes the pools, shared and admission (graceful shutdown).
     fn close(&self) -> BoxFuture<'_, ()>;
 
     /// Creates an account. A taken email is [`Conflict::DuplicateEmail`].
