@@ -231,7 +231,7 @@ pub async fn take_hold(
         }
         terms = state.hold_terms.read(state, &event_id, now).await?;
     }
-    Err(ServiceError::Conflict(Conflict::StaleTerms.to_string()))
+    Err(StoreError::Conflict(Conflict::StaleTerms).into())
 }
 
 /// How often a hold starts over on fresh terms after its terms changed

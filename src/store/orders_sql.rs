@@ -385,7 +385,7 @@ macro_rules! impl_order_store {
             /// not changed); without, such a new order is just not written.
             async fn insert_hold_orders(
                 tx: &mut sqlx::Transaction<'static, Db>,
-                holds: &[(&$crate::store::orders::TakeHold, String)],
+                holds: &[(&$crate::store::orders::TakeHold, &str)],
                 find_earlier: bool,
             ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
                 let mut rows = Vec::new();
@@ -398,7 +398,7 @@ macro_rules! impl_order_store {
                             .push_bind(h.user_id.as_str().to_owned())
                             .push_bind(h.event_id.as_str().to_owned())
                             .push_bind("reserved")
-                            .push_bind(currency.clone())
+                            .push_bind((*currency).to_owned())
                             .push_bind(h.expires_at.as_millis())
                             .push_bind(h.now.as_millis())
                             .push_bind(h.now.as_millis())
@@ -623,11 +623,11 @@ macro_rules! impl_order_store {
                     // the new one; the one-open-hold index finds it (no
                     // query plan involved) and hands back its id instead.
                     let currency = |h: &$crate::store::orders::TakeHold| {
-                        events[h.event_id.as_str()].as_ref().map(|e| e.currency.clone()).unwrap_or_default()
+                        events[h.event_id.as_str()].as_ref().map_or("", |e| e.currency.as_str())
                     };
                     let mut inserted: HashSet<String> = HashSet::new();
                     let mut earlier: HashMap<(String, String), String> = HashMap::new();
-                    let holds: Vec<(&$crate::store::orders::TakeHold, String)> =
+                    let holds: Vec<(&$crate::store::orders::TakeHold, &str)> =
                         live.iter().map(|i| (round[*i].hold, currency(round[*i].hold))).collect();
                     let new_ids: HashSet<&str> = holds.iter().map(|(h, _)| h.order_id.as_str()).collect();
                     for (id, user, event) in Self::insert_hold_orders(&mut tx, &holds, true).await? {
@@ -644,10 +644,10 @@ macro_rules! impl_order_store {
                     // committed meanwhile elsewhere: that one is retried.
                     let replaced: Vec<String> = earlier.values().cloned().collect();
                     Self::release_orders_in(&mut tx, &replaced, now, Release::Cancel).await?;
-                    let blocked: Vec<(&$crate::store::orders::TakeHold, String)> = holds
+                    let blocked: Vec<(&$crate::store::orders::TakeHold, &str)> = holds
                         .iter()
                         .filter(|(h, _)| earlier.contains_key(&(h.user_id.as_str().to_owned(), h.event_id.as_str().to_owned())))
-                        .cloned()
+                        .copied()
                         .collect();
                     for (id, _, _) in Self::insert_hold_orders(&mut tx, &blocked, false).await? {
                         inserted.insert(id);
